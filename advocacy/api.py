@@ -1,0 +1,1 @@
+"""api of the advocacy app (see STYLE.md: the rooms of an app)."""

@@ -1,0 +1,1 @@
+"""permissions of the advocacy app (see STYLE.md: the rooms of an app)."""

@@ -1,0 +1,1 @@
+"""services of the advocacy app (see STYLE.md: the rooms of an app)."""

@@ -1,0 +1,21 @@
+"""The Celery app. Every schedule lives here, in one place."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cooperative.settings")
+
+app = Celery("cooperative")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The beat schedule: one place for every periodic job of every app.
+app.conf.beat_schedule = {
+    "cooperative-heartbeat": {
+        "task": "cooperative.heartbeat",
+        "schedule": crontab(),  # every minute
+        "options": {"expires": 50},
+    },
+}

@@ -1,0 +1,44 @@
+"""What every template knows: the cooperative's name and the navigation for the user's role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse
+
+from .permissions import can_open_admin, is_staff_member, primary_role, user_roles
+
+
+def navigation_for(user: Any) -> list[dict[str, str]]:
+    """Navigation items (key, label, url) for the user's role; later issues add their pages here."""
+    items = [
+        {"key": "home", "label": "Home", "url": reverse("home")},
+        {"key": "providers", "label": "Find a provider", "url": "/providers/"},
+    ]
+    if not getattr(user, "is_authenticated", False):
+        items.append({"key": "enroll", "label": "Join", "url": "/enroll/"})
+        return items
+    items.append({"key": "dashboard", "label": "Dashboard", "url": reverse("dashboard")})
+    if can_open_admin(user):
+        items.append({"key": "admin", "label": "Admin", "url": reverse("admin:index")})
+    if is_staff_member(user):
+        items.append({"key": "api-docs", "label": "API docs", "url": reverse("api-docs")})
+    return items
+
+
+def site(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    items = navigation_for(user)
+    path = request.path
+    for item in items:
+        url = item["url"]
+        item["is_active"] = path == url if url == "/" else path.startswith(url)  # type: ignore[assignment]
+    role = primary_role(user)
+    return {
+        "cooperative_name": settings.COOPERATIVE_NAME,
+        "nav_items": items,
+        "user_roles": [str(r) for r in user_roles(user)],
+        "primary_role": str(role) if role else None,
+    }

@@ -1,0 +1,65 @@
+"""Demo data: the kernel's demo users, and the registry through which apps add their own demo data."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from .roles import STAFF_ROLES, Role, ensure_role_groups
+
+DEMO_PASSWORD = "coopcare-demo-2026"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    first_name: str
+    last_name: str
+    role: Role | None  # None: a superuser
+    lands_on: str
+
+
+DEMO_USERS = [
+    DemoUser("admin", "Ada", "Administrator", None, "/admin/"),
+    DemoUser("provider.services", "Priya", "Services", Role.PROVIDER_SERVICES, "/admin/"),
+    DemoUser("advocate", "Alex", "Advocate", Role.ADVOCATE, "/dashboard/"),
+    DemoUser("finance", "Fran", "Finance", Role.FINANCE, "/dashboard/"),
+    DemoUser("member", "Morgan", "Member", Role.MEMBER, "/dashboard/"),
+    DemoUser("provider", "Pat", "Provider", Role.PROVIDER, "/dashboard/"),
+]
+
+
+@dataclass(frozen=True)
+class SeedOptions:
+    members: int
+    providers: int
+    seed: int
+
+
+# Apps append `(name, function)`; each function is idempotent and deterministic for a seed.
+SEEDERS: list[tuple[str, Callable[[SeedOptions, random.Random], str]]] = []
+
+
+@transaction.atomic
+def demo_users_ensure(*, password: str = DEMO_PASSWORD) -> list[DemoUser]:
+    """Create (or reset) one demo user per role; running it twice changes nothing but passwords."""
+    ensure_role_groups()
+    user_model = get_user_model()
+    for demo in DEMO_USERS:
+        user, _ = user_model.objects.get_or_create(username=demo.username)
+        user.first_name = demo.first_name
+        user.last_name = demo.last_name
+        user.email = f"{demo.username}@demo.coopcare.example"
+        user.is_superuser = demo.role is None
+        user.is_staff = demo.role is None or demo.role in STAFF_ROLES
+        user.is_active = True
+        user.set_password(password)
+        user.save()
+        if demo.role is not None:
+            user.groups.set([Group.objects.get(name=str(demo.role))])
+    return DEMO_USERS

@@ -1,0 +1,50 @@
+"""Deterministic demo data at any scale: `seed_demo [--members N] [--providers M] [--seed S]`."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from cooperative.demo import DEMO_PASSWORD, SEEDERS, SeedOptions, demo_users_ensure
+
+
+def _non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(value)
+    return number
+
+
+class Command(BaseCommand):
+    help = "Create the demo users (one per role) and each app's demo data. Idempotent."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--members", type=_non_negative, default=200)
+        parser.add_argument("--providers", type=_non_negative, default=20)
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Allow demo users on a server with DEBUG off (never in real production).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["allow_production"]:
+            raise CommandError(
+                "Refusing to create demo users with DEBUG off; pass --allow-production if you mean it."
+            )
+        users = demo_users_ensure()
+        seed_options = SeedOptions(
+            members=options["members"], providers=options["providers"], seed=options["seed"]
+        )
+        for name, seeder in SEEDERS:
+            summary = seeder(seed_options, random.Random(f"{seed_options.seed}:{name}"))
+            self.stdout.write(f"{name}: {summary}")
+        self.stdout.write(self.style.SUCCESS("Demo logins (password for all: " + DEMO_PASSWORD + ")"))
+        width = max(len(u.username) for u in users)
+        for user in users:
+            role = str(user.role) if user.role else "Superuser"
+            self.stdout.write(f"  {user.username.ljust(width)}  {role:<18} lands on {user.lands_on}")

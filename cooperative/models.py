@@ -1,0 +1,69 @@
+"""Kernel data: the timestamped base model and the append-only audit log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class TimeStampedModel(models.Model):
+    """Base for every domain model: when a row was created and last changed (UTC)."""
+
+    created_at = models.DateTimeField(auto_now_add=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", "Viewed"
+    CREATE = "create", "Created"
+    UPDATE = "update", "Updated"
+    DELETE = "delete", "Deleted"
+    EXPORT = "export", "Exported"
+    LOGIN = "login", "Signed in"
+    LOGIN_FAILED = "login_failed", "Sign-in failed"
+    LOGOUT = "logout", "Signed out"
+    DENIED = "denied", "Access denied"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which record, when and from where; never the PHI itself.
+
+    Append-only: a database trigger (migration 0001) rejects UPDATE and DELETE.
+    """
+
+    occurred_at = models.DateTimeField(db_default=models.functions.Now(), editable=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+    )
+    # Snapshot of the actor's username and role at the time: the user may change later.
+    actor_username = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=50, blank=True)
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+    # A short non-PHI note (e.g. the username typed at a failed login, or the refused permission).
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["occurred_at"], name="audit_occurred_idx"),
+            models.Index(fields=["actor", "occurred_at"], name="audit_actor_idx"),
+            models.Index(fields=["object_type", "object_id", "occurred_at"], name="audit_object_idx"),
+            models.Index(fields=["action", "occurred_at"], name="audit_action_idx"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.actor_username or "anonymous"
+        target = f" {self.object_type}#{self.object_id}" if self.object_type else ""
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {who} {self.action}{target}"

@@ -1,0 +1,56 @@
+"""Roles are Django groups with model permissions. This module names them and keeps them in sync.
+
+Each later app adds its models' permission codenames to ROLE_PERMISSIONS; the data
+migration creates the groups, and `sync_role_permissions` (run after every migrate)
+grants exactly what is listed here, so the table below is the one source of truth.
+"""
+
+from __future__ import annotations
+
+from django.db.models import TextChoices
+
+
+class Role(TextChoices):
+    PROVIDER_SERVICES = "Provider Services", "Provider Services"
+    ADVOCATE = "Advocate", "Advocate"
+    FINANCE = "Finance", "Finance"
+    MEMBER = "Member", "Member"
+    PROVIDER = "Provider", "Provider"
+
+
+# Roles whose people work in the Django admin and staff pages (user.is_staff).
+STAFF_ROLES = frozenset({Role.PROVIDER_SERVICES, Role.ADVOCATE, Role.FINANCE})
+# Roles that may open the Django admin.
+ADMIN_ROLES = frozenset({Role.PROVIDER_SERVICES, Role.FINANCE})
+
+# "app_label.codename" per role.
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    Role.PROVIDER_SERVICES: {"cooperative.view_auditevent"},
+    Role.ADVOCATE: set(),
+    Role.FINANCE: {"cooperative.view_auditevent"},
+    Role.MEMBER: set(),
+    Role.PROVIDER: set(),
+}
+
+
+def ensure_role_groups(*, group_model=None, permission_model=None) -> None:  # type: ignore[no-untyped-def]
+    """Create every role's group and grant it exactly the permissions of ROLE_PERMISSIONS.
+
+    Permissions that do not exist yet (their app is not migrated) are skipped and granted
+    on the next run; the post_migrate hook runs this after every `migrate`.
+    """
+    if group_model is None or permission_model is None:
+        from django.contrib.auth.models import Group, Permission
+
+        group_model, permission_model = Group, Permission
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=str(role))
+        wanted = []
+        for dotted in sorted(codenames):
+            app_label, codename = dotted.split(".", 1)
+            permission = permission_model.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is not None:
+                wanted.append(permission)
+        group.permissions.set(wanted)

@@ -1,0 +1,35 @@
+"""Root URLs: pages, the API (v1), the admin and health."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import api, views
+
+admin.site.site_header = "CoopCare administration"
+admin.site.site_title = "CoopCare admin"
+admin.site.index_title = "Records and daily work"
+
+api_v1 = [
+    path("", api.ApiRootView.as_view(), name="api-root"),
+    path("me/", api.MeView.as_view(), name="api-me"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/home/", views.home_for_role, name="home-for-role"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Each app mounts its pages here when its issue lands (providers/, enroll/, me/, ...).
+]
+
+handler403 = "cooperative.views.permission_denied"
+handler404 = "cooperative.views.page_not_found"
+handler500 = "cooperative.views.server_error"

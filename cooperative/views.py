@@ -1,0 +1,125 @@
+"""Kernel pages: the public home, the signed-in dashboard, login, health and error pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import views as auth_views
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .audit import record_denied
+from .exceptions import error_body
+from .health import health_status
+from .permissions import (
+    can_open_admin,
+    home_url_for,
+    is_staff_member,
+    login_required_view,
+    user_roles,
+)
+from .selectors import sign_in_history_for
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "cooperative/home.html")
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, landing each role on its own home unless a safe ?next= is given."""
+
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        return home_url_for(self.request.user)
+
+
+@login_required_view
+def home_for_role(request: HttpRequest) -> HttpResponse:
+    return redirect(home_url_for(request.user))
+
+
+def _dashboard_links(user: Any) -> list[dict[str, str]]:
+    links = []
+    if can_open_admin(user):
+        links.append(
+            {
+                "label": "Administration",
+                "url": reverse("admin:index"),
+                "description": "Records, lists, filters and actions for your role.",
+            }
+        )
+    if is_staff_member(user):
+        links.append(
+            {
+                "label": "API documentation",
+                "url": reverse("api-docs"),
+                "description": "Read and write the same data by API (token or session).",
+            }
+        )
+    links.append(
+        {
+            "label": "Find a provider",
+            "url": "/providers/",
+            "description": "The public directory of the cooperative's providers.",
+        }
+    )
+    return links
+
+
+@never_cache
+@login_required_view
+def dashboard(request: HttpRequest) -> HttpResponse:
+    paginator = Paginator(sign_in_history_for(request.user), 10)
+    page = paginator.get_page(request.GET.get("page"))
+    return render(
+        request,
+        "cooperative/dashboard.html",
+        {
+            "roles": [str(r) for r in user_roles(request.user)],
+            "links": _dashboard_links(request.user),
+            "recent_logins": page,
+        },
+    )
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    body, healthy = health_status()
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith(("/api/", "/fhir/")) or "application/json" in request.headers.get(
+        "Accept", ""
+    )
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """403: audited, JSON for API paths, a page otherwise."""
+    record_denied(request, detail=str(exception or "")[:300])
+    if _wants_json(request):
+        return JsonResponse(error_body("You do not have permission to do this."), status=403)
+    return render(request, "403.html", status=403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse(error_body("Not found."), status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse(
+            error_body("Something went wrong on our side. The error has been logged."), status=500
+        )
+    from django.template import loader
+
+    return HttpResponse(loader.get_template("500.html").render(), status=500)

@@ -1,0 +1,1 @@
+"""admin of the credentialing app (see STYLE.md: the rooms of an app)."""

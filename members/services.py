@@ -1,0 +1,1 @@
+"""services of the members app (see STYLE.md: the rooms of an app)."""

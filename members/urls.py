@@ -1,0 +1,7 @@
+"""Page routes of the members app."""
+
+from django.urls import path
+
+app_name = "members"
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""permissions of the payouts app (see STYLE.md: the rooms of an app)."""

@@ -1,0 +1,1 @@
+"""selectors of the providers app (see STYLE.md: the rooms of an app)."""

@@ -1,0 +1,1 @@
+"""services of the providers app (see STYLE.md: the rooms of an app)."""

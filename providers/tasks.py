@@ -1,0 +1,1 @@
+"""tasks of the providers app (see STYLE.md: the rooms of an app)."""

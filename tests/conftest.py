@@ -1,0 +1,49 @@
+"""Shared fixtures: users per role, API clients, collected static files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from cooperative.roles import STAFF_ROLES, Role
+
+PASSWORD = "a-long-test-password-2026"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collected_static() -> None:
+    """Pages use the manifest storage of production, so collect static files once per run."""
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def make_user(db: Any, django_user_model: Any) -> Callable[..., Any]:
+    """make_user(Role.FINANCE) -> a user holding that role (staff for staff roles)."""
+    counter = {"n": 0}
+
+    def factory(role: Role | None = None, *, username: str | None = None, superuser: bool = False) -> Any:
+        counter["n"] += 1
+        name = username or f"{(role or 'user').lower().replace(' ', '.')}{counter['n']}"
+        user = django_user_model.objects.create_user(
+            username=name,
+            password=PASSWORD,
+            first_name="Test",
+            last_name=str(role or "User"),
+            is_staff=superuser or (role in STAFF_ROLES),
+            is_superuser=superuser,
+        )
+        if role is not None:
+            user.groups.add(Group.objects.get(name=str(role)))
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
