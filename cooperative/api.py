@@ -1,4 +1,4 @@
-"""Kernel API: pagination, the API root and the current user's identity."""
+"""Kernel API: the API root and the current user's identity."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,14 +13,6 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from .permissions import home_url_for, user_roles
-
-
-class DefaultPagination(PageNumberPagination):
-    """Every list is paginated: ?page=N&page_size=M (max 200)."""
-
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 class ApiRootView(APIView):

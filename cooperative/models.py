@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 
 
 class TimeStampedModel(models.Model):
@@ -34,7 +35,7 @@ class AuditEvent(models.Model):
     Append-only: a database trigger (migration 0001) rejects UPDATE and DELETE.
     """
 
-    occurred_at = models.DateTimeField(db_default=models.functions.Now(), editable=False)
+    occurred_at = models.DateTimeField(db_default=Now(), editable=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -59,7 +60,9 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["occurred_at"], name="audit_occurred_idx"),
             models.Index(fields=["actor", "occurred_at"], name="audit_actor_idx"),
-            models.Index(fields=["object_type", "object_id", "occurred_at"], name="audit_object_idx"),
+            models.Index(
+                fields=["object_type", "object_id", "occurred_at"], name="audit_object_idx"
+            ),
             models.Index(fields=["action", "occurred_at"], name="audit_action_idx"),
         ]
 

@@ -13,7 +13,7 @@ class MoneyError(ValueError):
 
 def to_decimal(value: Decimal | int | str) -> Decimal:
     """Parse an amount exactly. Floats are refused: they cannot hold cents exactly."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise MoneyError(f"Amounts must be Decimal, int or str, not {type(value).__name__}.")
     if isinstance(value, Decimal):
         result = value

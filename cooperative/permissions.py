@@ -60,7 +60,9 @@ def home_url_for(user: Any) -> str:
     return reverse("dashboard")
 
 
-def role_required(*roles: Role) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def role_required(
+    *roles: Role,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """View decorator: anonymous users go to login; users without the role get 403 (audited)."""
     from django.contrib.auth.views import redirect_to_login
 

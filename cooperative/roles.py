@@ -7,6 +7,8 @@ grants exactly what is listed here, so the table below is the one source of trut
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import TextChoices
 
 
@@ -33,7 +35,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
 }
 
 
-def ensure_role_groups(*, group_model=None, permission_model=None) -> None:  # type: ignore[no-untyped-def]
+def ensure_role_groups(*, group_model: Any = None, permission_model: Any = None) -> None:
     """Create every role's group and grant it exactly the permissions of ROLE_PERMISSIONS.
 
     Permissions that do not exist yet (their app is not migrated) are skipped and granted

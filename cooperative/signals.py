@@ -24,9 +24,13 @@ def audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 
 @receiver(user_login_failed)
-def audit_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+def audit_login_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
     username = str(credentials.get("username", ""))[:150]
-    audit_record(actor=None, action=AuditAction.LOGIN_FAILED, detail=f"username={username}", request=request)
+    audit_record(
+        actor=None, action=AuditAction.LOGIN_FAILED, detail=f"username={username}", request=request
+    )
 
 
 @receiver(post_migrate)

@@ -96,9 +96,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def _wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith(("/api/", "/fhir/")) or "application/json" in request.headers.get(
-        "Accept", ""
-    )
+    return request.path.startswith(
+        ("/api/", "/fhir/")
+    ) or "application/json" in request.headers.get("Accept", "")
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from rest_framework.test import APIClient
@@ -15,10 +17,24 @@ from cooperative.roles import STAFF_ROLES, Role
 PASSWORD = "a-long-test-password-2026"
 
 
+def _static_is_stale() -> bool:
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    return any(
+        path.stat().st_mtime > built
+        for folder in settings.STATICFILES_DIRS
+        for path in Path(folder).rglob("*")
+        if path.is_file()
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _collected_static() -> None:
-    """Pages use the manifest storage of production, so collect static files once per run."""
-    call_command("collectstatic", interactive=False, verbosity=0)
+    """Pages use production's manifest storage: collect static files when they changed."""
+    if _static_is_stale():
+        call_command("collectstatic", interactive=False, verbosity=0)
 
 
 @pytest.fixture
@@ -26,7 +42,9 @@ def make_user(db: Any, django_user_model: Any) -> Callable[..., Any]:
     """make_user(Role.FINANCE) -> a user holding that role (staff for staff roles)."""
     counter = {"n": 0}
 
-    def factory(role: Role | None = None, *, username: str | None = None, superuser: bool = False) -> Any:
+    def factory(
+        role: Role | None = None, *, username: str | None = None, superuser: bool = False
+    ) -> Any:
         counter["n"] += 1
         name = username or f"{(role or 'user').lower().replace(' ', '.')}{counter['n']}"
         user = django_user_model.objects.create_user(

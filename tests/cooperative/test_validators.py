@@ -35,12 +35,16 @@ def test_npi_check_digit_uses_prefix_80840():
     assert not v.is_valid_npi("1234567897")
 
 
-@pytest.mark.parametrize(("raw", "normal"), [("12-3456789", "12-3456789"), ("123456789", "12-3456789")])
+@pytest.mark.parametrize(
+    ("raw", "normal"), [("12-3456789", "12-3456789"), ("123456789", "12-3456789")]
+)
 def test_valid_eins_normalize(raw, normal):
     assert v.normalize_ein(raw) == normal
 
 
-@pytest.mark.parametrize("raw", ["00-1234567", "07-1234567", "12-345678", "1234567890", "ab-cdefghi"])
+@pytest.mark.parametrize(
+    "raw", ["00-1234567", "07-1234567", "12-345678", "1234567890", "ab-cdefghi"]
+)
 def test_invalid_eins_are_refused(raw):
     with pytest.raises(ValidationError, match="An EIN is 9 digits"):
         v.validate_ein(raw)
@@ -58,7 +62,8 @@ def test_invalid_routing_numbers_are_refused(rtn):
 
 
 @pytest.mark.parametrize(
-    ("raw", "normal"), [("77002", "77002"), ("77002-1234", "77002-1234"), ("770021234", "77002-1234")]
+    ("raw", "normal"),
+    [("77002", "77002"), ("77002-1234", "77002-1234"), ("770021234", "77002-1234")],
 )
 def test_valid_zips_normalize(raw, normal):
     assert v.normalize_zip(raw) == normal

@@ -41,10 +41,14 @@ class Command(BaseCommand):
             members=options["members"], providers=options["providers"], seed=options["seed"]
         )
         for name, seeder in SEEDERS:
-            summary = seeder(seed_options, random.Random(f"{seed_options.seed}:{name}"))
+            summary = seeder(seed_options, random.Random(f"{seed_options.seed}:{name}"))  # noqa: S311 (demo data)
             self.stdout.write(f"{name}: {summary}")
-        self.stdout.write(self.style.SUCCESS("Demo logins (password for all: " + DEMO_PASSWORD + ")"))
+        self.stdout.write(
+            self.style.SUCCESS("Demo logins (password for all: " + DEMO_PASSWORD + ")")
+        )
         width = max(len(u.username) for u in users)
         for user in users:
             role = str(user.role) if user.role else "Superuser"
-            self.stdout.write(f"  {user.username.ljust(width)}  {role:<18} lands on {user.lands_on}")
+            self.stdout.write(
+                f"  {user.username.ljust(width)}  {role:<18} lands on {user.lands_on}"
+            )
