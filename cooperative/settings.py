@@ -22,6 +22,11 @@ if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
 
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 
+# Fernet key (urlsafe base64, 32 bytes) for encrypted fields; derived from SECRET_KEY when empty.
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+# Uploaded photos: largest accepted size in bytes.
+MAX_PHOTO_BYTES = env.int("MAX_PHOTO_BYTES", default=2 * 1024 * 1024)
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

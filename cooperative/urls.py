@@ -1,5 +1,7 @@
 """Root URLs: pages, the API (v1), the admin and health."""
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -11,9 +13,10 @@ admin.site.site_header = "CoopCare administration"
 admin.site.site_title = "CoopCare admin"
 admin.site.index_title = "Records and daily work"
 
-api_v1 = [
+api_v1: list[Any] = [
     path("", api.ApiRootView.as_view(), name="api-root"),
     path("me/", api.MeView.as_view(), name="api-me"),
+    path("", include("providers.api_urls")),
 ]
 
 urlpatterns = [
@@ -27,7 +30,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    # Each app mounts its pages here when its issue lands (providers/, enroll/, me/, ...).
+    path("", include("providers.urls")),
+    # Each app mounts its pages here when its issue lands (enroll/, me/, ...).
 ]
 
 handler403 = "cooperative.views.permission_denied"

@@ -45,6 +45,14 @@ def _luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def npi_check_digit(first_nine: str) -> str:
+    """The check digit that makes '80840' + first_nine + digit pass Luhn (for generating NPIs)."""
+    for digit in "0123456789":
+        if _luhn_valid("80840" + first_nine + digit):
+            return digit
+    raise ValueError(first_nine)
+
+
 def is_valid_npi(value: str) -> bool:
     """An NPI is 10 digits whose last is a Luhn check digit over '80840' + the first nine."""
     return bool(re.fullmatch(r"\d{10}", value or "")) and _luhn_valid("80840" + value)

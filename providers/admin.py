@@ -1,1 +1,421 @@
-"""admin of the providers app (see STYLE.md: the rooms of an app)."""
+"""Admin for provider services: clinics, locations, practitioners and their roles.
+
+Every save goes through providers.services, so the admin, the API and the pages share one
+rule book and every change is audited (who, when, which fields).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from cooperative.exceptions import ApplicationError
+
+from . import services
+from .models import (
+    Clinic,
+    ClinicStatus,
+    ClinicStatusEvent,
+    Location,
+    LocationHours,
+    Practitioner,
+    PractitionerRole,
+    PractitionerStatus,
+    Specialty,
+)
+from .selectors import VERIFICATION_MAX_AGE_DAYS
+
+
+def _model_data(form: forms.ModelForm, fields: list[str]) -> dict[str, Any]:
+    return {f: form.cleaned_data[f] for f in fields if f in form.cleaned_data}
+
+
+def _report(request: HttpRequest, error: ApplicationError) -> None:
+    messages.error(request, error.message)
+
+
+class ClinicAdminForm(forms.ModelForm):
+    bank_account_number = forms.CharField(
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted; only the last 4 digits are ever shown. Leave empty to keep it.",
+    )
+
+    class Meta:
+        model = Clinic
+        fields = [
+            "legal_name", "dba_name", "slug", "ein", "group_npi", "description", "website",
+            "phone", "remit_to_name", "remit_to_street", "remit_to_street2", "remit_to_city",
+            "remit_to_state", "remit_to_zip", "payment_method", "bank_routing_number",
+        ]  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        method = data.get("payment_method")
+        has_account = bool(data.get("bank_account_number")) or bool(
+            self.instance.bank_account_encrypted
+        )
+        if method == "direct_deposit" and not (data.get("bank_routing_number") and has_account):
+            raise forms.ValidationError(
+                "Direct deposit needs a routing number and an account number."
+            )
+        return data
+
+
+class LocationAdminForm(forms.ModelForm):
+    """Refuses a ZIP the offline data set does not know, next to the field."""
+
+    class Meta:
+        model = Location
+        fields = [
+            "clinic",
+            "name",
+            "street",
+            "street2",
+            "city",
+            "state",
+            "zip_code",
+            "phone",
+            "is_active",
+        ]
+
+    def clean_zip_code(self) -> str:
+        value = self.cleaned_data["zip_code"]
+        try:
+            services.zip_code_get(value[:5])
+        except ApplicationError:
+            raise forms.ValidationError(f"We don't know ZIP {value}.") from None
+        return value
+
+
+class LocationInline(admin.StackedInline):
+    model = Location
+    form = LocationAdminForm
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = (("name", "is_active"), ("street", "street2"), ("city", "state", "zip_code"), "phone")
+
+
+class ClinicStatusEventInline(admin.TabularInline):
+    model = ClinicStatusEvent
+    extra = 0
+    can_delete = False
+    fields = ("occurred_at", "from_status", "to_status", "actor", "reason")
+    readonly_fields = ("occurred_at", "from_status", "to_status", "actor", "reason")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Clinic)
+class ClinicAdmin(admin.ModelAdmin):
+    form = ClinicAdminForm
+    list_display = [
+        "display_name",
+        "status",
+        "ein",
+        "group_npi",
+        "payment_method",
+        "remit_to_state",
+        "updated_at",
+    ]
+    list_filter = ["status", "payment_method", "remit_to_state"]
+    search_fields = ["legal_name", "dba_name", "ein", "group_npi", "slug"]
+    readonly_fields = ["status", "bank_account_last4", "created_at", "updated_at"]
+    inlines = [LocationInline, ClinicStatusEventInline]
+    actions = ["activate", "suspend"]
+    fieldsets = [
+        (None, {"fields": ["legal_name", "dba_name", "slug", "status", "ein", "group_npi"]}),
+        ("Public profile", {"fields": ["description", "website", "phone"]}),
+        (
+            "Remit to (the monthly check)",
+            {
+                "fields": [
+                    "remit_to_name",
+                    "remit_to_street",
+                    "remit_to_street2",
+                    ("remit_to_city", "remit_to_state", "remit_to_zip"),
+                ]  # fmt: skip
+            },
+        ),
+        (
+            "Payment",
+            {
+                "fields": [
+                    "payment_method",
+                    "bank_routing_number",
+                    "bank_account_last4",
+                    "bank_account_number",
+                ]
+            },
+        ),
+        ("Record", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def save_model(self, request: HttpRequest, obj: Clinic, form: Any, change: bool) -> None:
+        data = _model_data(form, services.CLINIC_FIELDS + ["slug"])
+        account = form.cleaned_data.get("bank_account_number") or None
+        if change:
+            saved = services.clinic_update(
+                clinic=obj, actor=request.user, bank_account_number=account, **data
+            )
+        else:
+            saved = services.clinic_create(actor=request.user, bank_account_number=account, **data)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Location:
+            return super().save_formset(request, form, formset, change)
+        for inline_form in formset.forms:
+            if not inline_form.has_changed() or not inline_form.is_valid():
+                continue
+            data = _model_data(inline_form, services.LOCATION_FIELDS)
+            if inline_form.instance.pk:
+                services.location_update(location=inline_form.instance, actor=request.user, **data)
+            else:
+                services.location_create(clinic=form.instance, actor=request.user, **data)
+        return None
+
+    def _transition(
+        self, request: HttpRequest, queryset: QuerySet[Clinic], to_status: str, reason: str
+    ) -> None:
+        done = 0
+        for clinic in queryset:
+            try:
+                services.clinic_transition(
+                    clinic=clinic, to_status=to_status, actor=request.user, reason=reason
+                )
+                done += 1
+            except ApplicationError as error:
+                messages.error(request, f"{clinic}: {error.message}")
+        if done:
+            messages.success(
+                request, f"{done} clinic(s) now {ClinicStatus(to_status).label.lower()}."
+            )
+
+    @admin.action(description="Activate selected clinics", permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[Clinic]) -> None:
+        self._transition(request, queryset, ClinicStatus.ACTIVE, "Activated from the admin")
+
+    @admin.action(description="Suspend selected clinics", permissions=["change"])
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Clinic]) -> None:
+        self._transition(request, queryset, ClinicStatus.SUSPENDED, "Suspended from the admin")
+
+
+class LocationHoursInline(admin.TabularInline):
+    model = LocationHours
+    extra = 1
+
+
+class RoleInline(admin.TabularInline):
+    model = PractitionerRole
+    extra = 0
+    can_delete = False
+    autocomplete_fields = ["practitioner", "location"]
+    fields = ["practitioner", "location", "is_primary_care", "specialty", "start_date", "end_date"]
+
+
+def _save_role_formset(request: HttpRequest, formset: Any) -> None:
+    for inline_form in formset.forms:
+        if not inline_form.has_changed() or not inline_form.is_valid():
+            continue
+        role = inline_form.instance
+        data = inline_form.cleaned_data
+        if role.pk is None:
+            services.practitioner_role_start(
+                practitioner=data["practitioner"],
+                location=data["location"],
+                actor=request.user,
+                start_date=data["start_date"],
+                is_primary_care=data.get("is_primary_care", True),
+                specialty=data.get("specialty"),
+            )
+        elif data.get("end_date") and "end_date" in inline_form.changed_data:
+            services.practitioner_role_end(role=role, actor=request.user, end_date=data["end_date"])
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ["name", "clinic", "city", "state", "zip_code", "is_active"]
+    list_filter = ["state", "is_active", "clinic__status"]
+    search_fields = ["name", "city", "zip_code", "clinic__legal_name", "clinic__dba_name"]
+    list_select_related = ["clinic"]
+    form = LocationAdminForm
+    readonly_fields = ["latitude", "longitude", "created_at", "updated_at"]
+    autocomplete_fields = ["clinic"]
+    inlines = [LocationHoursInline, RoleInline]
+
+    def save_model(self, request: HttpRequest, obj: Location, form: Any, change: bool) -> None:
+        data = _model_data(form, services.LOCATION_FIELDS)
+        if change:
+            saved = services.location_update(location=obj, actor=request.user, **data)
+        else:
+            saved = services.location_create(
+                clinic=form.cleaned_data["clinic"], actor=request.user, **data
+            )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is PractitionerRole:
+            _save_role_formset(request, formset)
+            return
+        if formset.model is LocationHours:
+            spans = [
+                {k: f.cleaned_data[k] for k in ("weekday", "opens_at", "closes_at")}
+                for f in formset.forms
+                if f.is_valid() and f.cleaned_data and not f.cleaned_data.get("DELETE")
+            ]
+            if formset.has_changed():
+                services.location_hours_set(location=form.instance, hours=spans, actor=request.user)
+            return
+        super().save_formset(request, form, formset, change)
+
+
+class VerificationAgeFilter(admin.SimpleListFilter):
+    title = "listing verification"
+    parameter_name = "verification"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("overdue", f"Not verified in {VERIFICATION_MAX_AGE_DAYS} days"),
+            ("current", f"Verified in the last {VERIFICATION_MAX_AGE_DAYS} days"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        cutoff = timezone.localdate() - timedelta(days=VERIFICATION_MAX_AGE_DAYS)
+        if self.value() == "overdue":
+            from django.db.models import Q
+
+            return queryset.filter(
+                Q(last_verified_on__isnull=True) | Q(last_verified_on__lt=cutoff)
+            )
+        if self.value() == "current":
+            return queryset.filter(last_verified_on__gte=cutoff)
+        return queryset
+
+
+class PractitionerAdminForm(forms.ModelForm):
+    class Meta:
+        model = Practitioner
+        fields = [
+            "npi", "first_name", "last_name", "slug", "credentials", "specialties",
+            "care_approaches", "languages", "gender", "bio", "photo", "accepting_new_members",
+            "panel_capacity", "status", "last_verified_on",
+        ]  # fmt: skip
+
+    def clean_photo(self) -> Any:
+        photo = self.cleaned_data.get("photo")
+        if photo and "photo" in self.changed_data:
+            try:
+                services.photo_check(photo)
+            except ApplicationError as error:
+                raise forms.ValidationError(error.message) from None
+        return photo
+
+
+class PractitionerStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        from cooperative.validators import served_state_choices
+
+        return served_state_choices()
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value():
+            return queryset.filter(
+                roles__location__state=self.value(), roles__end_date__isnull=True
+            ).distinct()
+        return queryset
+
+
+@admin.register(Practitioner)
+class PractitionerAdmin(admin.ModelAdmin):
+    form = PractitionerAdminForm
+    list_display = [
+        "display_name", "npi", "status", "accepting_new_members", "panel_capacity",
+        "panel_member_count", "last_verified_on",
+    ]  # fmt: skip
+    list_filter = [
+        "status",
+        "accepting_new_members",
+        VerificationAgeFilter,
+        PractitionerStateFilter,
+        "specialties",
+    ]
+    search_fields = ["npi", "first_name", "last_name", "slug"]
+    readonly_fields = ["panel_member_count", "created_at", "updated_at"]
+    filter_horizontal = ["specialties"]
+    inlines = [RoleInline]
+    actions = ["activate", "deactivate", "mark_verified_today"]
+
+    def save_model(self, request: HttpRequest, obj: Practitioner, form: Any, change: bool) -> None:
+        data = _model_data(form, services.PRACTITIONER_FIELDS + ["status", "slug"])
+        photo = form.cleaned_data.get("photo") if "photo" in form.changed_data else None
+        if change:
+            saved = services.practitioner_update(
+                practitioner=obj, actor=request.user, photo=photo or None, **data
+            )
+        else:
+            saved = services.practitioner_create(actor=request.user, photo=photo or None, **data)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        services.practitioner_update(
+            practitioner=form.instance,
+            actor=request.user,
+            specialties=form.cleaned_data.get("specialties", []),
+        )
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is PractitionerRole:
+            _save_role_formset(request, formset)
+            return
+        super().save_formset(request, form, formset, change)
+
+    def _set_status(
+        self, request: HttpRequest, queryset: QuerySet[Practitioner], status: str
+    ) -> None:
+        for practitioner in queryset:
+            services.practitioner_set_status(
+                practitioner=practitioner, status=status, actor=request.user
+            )
+        messages.success(
+            request,
+            f"{queryset.count()} practitioner(s) now {PractitionerStatus(status).label.lower()}.",
+        )
+
+    @admin.action(description="Activate selected practitioners", permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[Practitioner]) -> None:
+        self._set_status(request, queryset, PractitionerStatus.ACTIVE)
+
+    @admin.action(description="Deactivate selected practitioners", permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Practitioner]) -> None:
+        self._set_status(request, queryset, PractitionerStatus.INACTIVE)
+
+    @admin.action(description="Mark listing verified today", permissions=["change"])
+    def mark_verified_today(self, request: HttpRequest, queryset: QuerySet[Practitioner]) -> None:
+        for practitioner in queryset:
+            services.practitioner_mark_verified(practitioner=practitioner, actor=request.user)
+        messages.success(request, f"{queryset.count()} listing(s) marked verified today.")
+
+
+@admin.register(Specialty)
+class SpecialtyAdmin(admin.ModelAdmin):
+    list_display = ["display", "nucc_code", "slug"]
+    search_fields = ["display", "nucc_code"]
+    prepopulated_fields = {"slug": ["display"]}

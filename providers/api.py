@@ -1,1 +1,311 @@
-"""api of the providers app (see STYLE.md: the rooms of an app)."""
+"""The providers API: the public directory search and the staff endpoints for clinics, locations, practitioners."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cooperative.exceptions import ApplicationError
+from cooperative.pagination import DefaultPagination
+from cooperative.permissions import has_role
+from cooperative.roles import Role
+
+from . import services
+from .forms import DirectorySearchForm
+from .models import (
+    CareApproach,
+    Clinic,
+    ClinicStatus,
+    Credential,
+    Language,
+    Location,
+    PaymentMethod,
+    Practitioner,
+    Specialty,
+)
+from .selectors import listable_roles, practitioner_directory
+
+
+def is_provider_services(user: Any) -> bool:
+    return has_role(user, Role.PROVIDER_SERVICES)
+
+
+class ReadOnlyUnlessProviderServices(BasePermission):
+    """Everybody may read (listable records only); Provider Services may write."""
+
+    message = "Only Provider Services can change the provider network."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return request.method in ("GET", "HEAD", "OPTIONS") or is_provider_services(request.user)
+
+
+# --- Output serializers ----------------------------------------------------------------
+
+
+class SpecialtySerializer(serializers.ModelSerializer):
+    code = serializers.CharField(source="nucc_code")
+
+    class Meta:
+        model = Specialty
+        fields = ["code", "display", "slug"]
+
+
+class DirectoryLocationSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="location.id")
+    name = serializers.CharField(source="location.name")
+    clinic = serializers.CharField(source="location.clinic.display_name")
+    city = serializers.CharField(source="location.city")
+    state = serializers.CharField(source="location.state")
+    zip_code = serializers.CharField(source="location.zip_code")
+    is_primary_care = serializers.BooleanField()
+
+
+class DirectoryEntrySerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="display_name")
+    places_left = serializers.IntegerField()
+    distance_miles = serializers.SerializerMethodField()
+    specialties = SpecialtySerializer(many=True)
+    locations = DirectoryLocationSerializer(source="listed_roles", many=True)
+    profile_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Practitioner
+        fields = [
+            "id", "slug", "npi", "name", "first_name", "last_name", "credentials", "specialties",
+            "care_approaches", "languages", "accepting_new_members", "panel_capacity",
+            "places_left", "distance_miles", "locations", "profile_url",
+        ]  # fmt: skip
+
+    def get_distance_miles(self, obj: Practitioner) -> float | None:
+        distance = getattr(obj, "distance_miles", None)
+        return None if distance is None else round(float(distance), 1)
+
+    def get_profile_url(self, obj: Practitioner) -> str:
+        return f"/providers/{obj.slug}/"
+
+
+class DirectoryView(APIView):
+    """Search the public directory: the same filters and rules as the /providers/ page."""
+
+    permission_classes = [AllowAny]
+    pagination_class = DefaultPagination
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("near", str, description="ZIP code; results sorted by distance"),
+            OpenApiParameter("radius", int, description="Miles (default 25, max 200)"),
+            OpenApiParameter("q", str, description="Name"),
+            OpenApiParameter("specialty", str, description="Specialty slug or NUCC code"),
+            OpenApiParameter("approach", str, enum=CareApproach.values),
+            OpenApiParameter("language", str, enum=Language.values),
+            OpenApiParameter("accepting", bool),
+            OpenApiParameter("primary_care", bool),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+        responses=DirectoryEntrySerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        form = DirectorySearchForm(request.query_params)
+        if not form.is_valid():
+            errors = {field: [str(m) for m in messages] for field, messages in form.errors.items()}
+            raise ApplicationError(next(iter(errors.values()))[0], errors=errors)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(
+            practitioner_directory(form.to_query()), request, view=self
+        )
+        return paginator.get_paginated_response(DirectoryEntrySerializer(page, many=True).data)
+
+
+# --- Staff endpoints -------------------------------------------------------------------
+
+
+class ClinicPublicSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="display_name", read_only=True)
+
+    class Meta:
+        model = Clinic
+        fields = ["id", "slug", "name", "legal_name", "description", "website", "phone", "status"]
+
+
+class ClinicStaffSerializer(serializers.ModelSerializer):
+    """Staff view and input of a clinic; the bank account number is write-only (last 4 shown)."""
+
+    name = serializers.CharField(source="display_name", read_only=True)
+    bank_account_number = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    payment_method = serializers.ChoiceField(choices=PaymentMethod.choices, required=False)
+
+    class Meta:
+        model = Clinic
+        fields = [
+            "id", "slug", "name", "legal_name", "dba_name", "ein", "group_npi", "status",
+            "description", "website", "phone", "remit_to_name", "remit_to_street",
+            "remit_to_street2", "remit_to_city", "remit_to_state", "remit_to_zip",
+            "payment_method", "bank_routing_number", "bank_account_last4", "bank_account_number",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["status", "bank_account_last4", "created_at", "updated_at"]
+        extra_kwargs = {"slug": {"required": False}}
+
+
+class ClinicTransitionSerializer(serializers.Serializer):
+    to_status = serializers.ChoiceField(choices=ClinicStatus.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class ClinicViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Clinics: Provider Services see and change all; everybody else sees active clinics."""
+
+    permission_classes = [ReadOnlyUnlessProviderServices]
+    filterset_fields = ["status"]
+
+    def get_queryset(self) -> QuerySet[Clinic]:
+        queryset = Clinic.objects.order_by("legal_name", "pk")
+        if is_provider_services(self.request.user):
+            return queryset
+        return queryset.filter(status=ClinicStatus.ACTIVE)
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        return (
+            ClinicStaffSerializer
+            if is_provider_services(self.request.user)
+            else ClinicPublicSerializer
+        )
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.clinic_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    @extend_schema(request=ClinicTransitionSerializer, responses=ClinicStaffSerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk: str | None = None) -> Response:
+        """Move the clinic along its status machine (Provider Services only)."""
+        if not is_provider_services(request.user):
+            raise PermissionDenied(ReadOnlyUnlessProviderServices.message)
+        clinic = self.get_object()
+        serializer = ClinicTransitionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        clinic = services.clinic_transition(
+            clinic=clinic, actor=request.user, **serializer.validated_data
+        )
+        return Response(ClinicStaffSerializer(clinic).data)
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = services.clinic_update(
+            clinic=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )
+
+
+class LocationSerializer(serializers.ModelSerializer):
+    clinic = serializers.PrimaryKeyRelatedField(queryset=Clinic.objects.all())
+
+    class Meta:
+        model = Location
+        fields = [
+            "id", "clinic", "name", "street", "street2", "city", "state", "zip_code", "phone",
+            "latitude", "longitude", "is_active", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["latitude", "longitude", "created_at", "updated_at"]
+
+
+class LocationViewSet(ClinicViewSet):
+    """Locations: Provider Services see and change all; everybody else sees active locations of active clinics."""
+
+    filterset_fields = ["clinic", "state", "is_active"]
+
+    def get_queryset(self) -> QuerySet[Location]:  # type: ignore[override]
+        queryset = Location.objects.select_related("clinic").order_by(
+            "clinic__legal_name", "name", "pk"
+        )
+        if is_provider_services(self.request.user):
+            return queryset
+        return queryset.filter(is_active=True, clinic__status=ClinicStatus.ACTIVE)
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        return LocationSerializer
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.location_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        data = dict(serializer.validated_data)
+        clinic = data.pop("clinic", serializer.instance.clinic)
+        if clinic != serializer.instance.clinic:
+            raise ApplicationError(
+                "A location cannot move to another clinic.", errors={"clinic": ["Cannot change."]}
+            )
+        serializer.instance = services.location_update(
+            location=serializer.instance, actor=self.request.user, **data
+        )
+
+
+class PractitionerSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="display_name", read_only=True)
+    places_left = serializers.IntegerField(read_only=True)
+    specialties = serializers.SlugRelatedField(
+        slug_field="nucc_code", many=True, queryset=Specialty.objects.all(), required=False
+    )
+    credentials = serializers.ListField(
+        child=serializers.ChoiceField(choices=Credential.choices), required=False
+    )
+    care_approaches = serializers.ListField(
+        child=serializers.ChoiceField(choices=CareApproach.choices)
+    )
+    languages = serializers.ListField(
+        child=serializers.ChoiceField(choices=Language.choices), required=False
+    )
+
+    class Meta:
+        model = Practitioner
+        fields = [
+            "id", "slug", "npi", "name", "first_name", "last_name", "credentials", "specialties",
+            "care_approaches", "languages", "gender", "bio", "accepting_new_members",
+            "panel_capacity", "panel_member_count", "places_left", "status", "last_verified_on",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["slug", "panel_member_count", "created_at", "updated_at"]
+
+
+class PractitionerViewSet(ClinicViewSet):
+    """Practitioners: Provider Services see and change all; everybody else sees listable practitioners."""
+
+    filterset_fields = ["status", "accepting_new_members"]
+
+    def get_queryset(self) -> QuerySet[Practitioner]:  # type: ignore[override]
+        queryset = Practitioner.objects.prefetch_related("specialties").order_by(
+            "last_name", "first_name", "pk"
+        )
+        if is_provider_services(self.request.user):
+            return queryset
+        return queryset.filter(Exists(listable_roles().filter(practitioner=OuterRef("pk"))))
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        return PractitionerSerializer
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.practitioner_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = services.practitioner_update(
+            practitioner=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )

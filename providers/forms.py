@@ -1,1 +1,78 @@
-"""forms of the providers app (see STYLE.md: the rooms of an app)."""
+"""HTML (and API query) input of the providers app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from cooperative.exceptions import ApplicationError
+
+from .models import CareApproach, Language
+from .selectors import DirectoryQuery, specialty_choices
+
+MAX_RADIUS_MILES = 200
+DEFAULT_RADIUS_MILES = 25
+
+
+class DirectorySearchForm(forms.Form):
+    """The directory's filters: one rule book for the page and GET /api/v1/providers/."""
+
+    near = forms.CharField(label="Near ZIP code", required=False, max_length=10)
+    radius = forms.IntegerField(
+        label="Within (miles)", required=False, min_value=1, max_value=MAX_RADIUS_MILES
+    )
+    q = forms.CharField(label="Name", required=False, max_length=100)
+    specialty = forms.CharField(
+        label="Specialty", required=False, max_length=20, widget=forms.Select
+    )
+    approach = forms.ChoiceField(
+        label="Care approach", required=False, choices=[("", "Any approach"), *CareApproach.choices]
+    )
+    language = forms.ChoiceField(
+        label="Language", required=False, choices=[("", "Any language"), *Language.choices]
+    )
+    accepting = forms.BooleanField(label="Accepting new members", required=False)
+    primary_care = forms.BooleanField(label="Primary care", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["specialty"].widget.choices = [("", "Any specialty"), *specialty_choices()]
+
+    def clean_specialty(self) -> str:
+        """A specialty's slug (from the page) or its NUCC code (from integrators)."""
+        from .models import Specialty
+
+        value = self.cleaned_data.get("specialty", "").strip()
+        if value and not Specialty.objects.filter(slug=value).exists():
+            found = Specialty.objects.filter(nucc_code=value).values_list("slug", flat=True).first()
+            if found is None:
+                raise forms.ValidationError(
+                    f"We don't know the specialty '{value}'.", code="unknown_specialty"
+                )
+            value = found
+        return value
+
+    def clean_near(self) -> Any:
+        from .services import zip_code_get
+
+        value = self.cleaned_data.get("near", "").strip()
+        if not value:
+            return None
+        try:
+            return zip_code_get(value)
+        except ApplicationError as error:
+            raise forms.ValidationError(error.message, code="unknown_zip") from None
+
+    def to_query(self) -> DirectoryQuery:
+        data = self.cleaned_data
+        return DirectoryQuery(
+            near=data.get("near"),
+            radius_miles=data.get("radius") or DEFAULT_RADIUS_MILES,
+            q=data.get("q", "").strip(),
+            specialty=data.get("specialty", ""),
+            approach=data.get("approach", ""),
+            language=data.get("language", ""),
+            accepting=bool(data.get("accepting")),
+            primary_care=bool(data.get("primary_care")),
+        )

@@ -2,6 +2,12 @@
 
 from django.urls import path
 
+from . import views
+
 app_name = "providers"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("providers/", views.directory, name="directory"),
+    path("providers/<slug:slug>/", views.practitioner_profile, name="practitioner"),
+    path("clinics/<slug:slug>/", views.clinic_page, name="clinic"),
+]

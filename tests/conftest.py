@@ -65,3 +65,9 @@ def make_user(db: Any, django_user_model: Any) -> Callable[..., Any]:
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
+    """Uploaded files go to a per-test folder, never into the work tree."""
+    settings.MEDIA_ROOT = tmp_path / "media"

@@ -109,3 +109,9 @@ def test_served_states_follow_the_service_area(settings):
     settings.SERVICE_AREA_STATES = ["TX", "CA"]
     v.validate_served_state("CA")
     assert v.served_state_choices() == [("TX", "Texas"), ("CA", "California")]
+
+
+def test_npi_check_digit_generates_valid_npis():
+    assert v.npi_check_digit("123456789") == "3"
+    for first_nine in ("100000001", "200000017", "199999999"):
+        assert v.is_valid_npi(first_nine + v.npi_check_digit(first_nine))
