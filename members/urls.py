@@ -1,7 +1,5 @@
 """Page routes of the members app."""
 
-from django.urls import path
-
 app_name = "members"
 
 urlpatterns: list = []

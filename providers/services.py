@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-from decimal import Decimal
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
