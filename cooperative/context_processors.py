@@ -15,7 +15,7 @@ def navigation_for(user: Any) -> list[dict[str, str]]:
     """Navigation items (key, label, url) for the user's role; later issues add their pages here."""
     items = [
         {"key": "home", "label": "Home", "url": reverse("home")},
-        {"key": "providers", "label": "Find a provider", "url": "/providers/"},
+        {"key": "providers", "label": "Find a provider", "url": reverse("providers:directory")},
     ]
     if not getattr(user, "is_authenticated", False):
         items.append({"key": "enroll", "label": "Join", "url": "/enroll/"})

@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("providers.urls")),
+    path("fhir/", include("providers.fhir_urls")),
     # Each app mounts its pages here when its issue lands (enroll/, me/, ...).
 ]
 

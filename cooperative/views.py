@@ -65,7 +65,7 @@ def _dashboard_links(user: Any) -> list[dict[str, str]]:
     links.append(
         {
             "label": "Find a provider",
-            "url": "/providers/",
+            "url": reverse("providers:directory"),
             "description": "The public directory of the cooperative's providers.",
         }
     )

@@ -352,6 +352,18 @@ class Practitioner(TimeStampedModel):
         return f"{self.first_name} {self.last_name}{suffix}"
 
     @property
+    def care_approach_labels(self) -> list[str]:
+        return [CareApproach(a).label for a in self.care_approaches]
+
+    @property
+    def language_labels(self) -> list[str]:
+        return [Language(code).label for code in self.languages]
+
+    @property
+    def credential_labels(self) -> str:
+        return ", ".join(self.credentials)
+
+    @property
     def places_left(self) -> int:
         return max(self.panel_capacity - self.panel_member_count, 0)
 

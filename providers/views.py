@@ -39,7 +39,8 @@ def directory(request: HttpRequest) -> HttpResponse:
         ),
         "max_radius": MAX_RADIUS_MILES,
     }
-    template = "providers/directory.html#results" if request.htmx else "providers/directory.html"  # type: ignore[attr-defined]
+    # htmx swaps the form and its results together, so field errors show next to their field.
+    template = "providers/directory.html#directory" if request.htmx else "providers/directory.html"  # type: ignore[attr-defined]
     return render(request, template, context)
 
 
