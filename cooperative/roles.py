@@ -22,14 +22,38 @@ class Role(TextChoices):
 
 # Roles whose people work in the Django admin and staff pages (user.is_staff).
 STAFF_ROLES = frozenset({Role.PROVIDER_SERVICES, Role.ADVOCATE, Role.FINANCE})
-# Roles that may open the Django admin.
-ADMIN_ROLES = frozenset({Role.PROVIDER_SERVICES, Role.FINANCE})
+# Roles that may open the Django admin (each sees only what its permissions allow).
+ADMIN_ROLES = STAFF_ROLES
 
 # "app_label.codename" per role.
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.PROVIDER_SERVICES: {"cooperative.view_auditevent"},
-    Role.ADVOCATE: set(),
-    Role.FINANCE: {"cooperative.view_auditevent"},
+    Role.PROVIDER_SERVICES: {
+        "cooperative.view_auditevent",
+        *(
+            f"providers.{action}_{model}"
+            for model in (
+                "clinic",
+                "location",
+                "locationhours",
+                "practitioner",
+                "practitionerrole",
+                "specialty",
+            )
+            for action in ("view", "add", "change")
+        ),
+        "providers.view_clinicstatusevent",
+        "providers.view_zipcode",
+    },
+    Role.ADVOCATE: {
+        "providers.view_clinic",
+        "providers.view_location",
+        "providers.view_practitioner",
+    },
+    Role.FINANCE: {
+        "cooperative.view_auditevent",
+        "providers.view_clinic",
+        "providers.view_location",
+    },
     Role.MEMBER: set(),
     Role.PROVIDER: set(),
 }

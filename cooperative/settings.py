@@ -244,6 +244,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set, so clients get stable enum types.
+    "ENUM_NAME_OVERRIDES": {
+        "ClinicStatusEnum": "providers.models.ClinicStatus",
+        "PractitionerStatusEnum": "providers.models.PractitionerStatus",
+    },
 }
 
 LOGGING = {

@@ -26,6 +26,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/home/", views.home_for_role, name="home-for-role"),
     path("healthz", views.healthz, name="healthz"),
+    path("media/<path:path>", views.public_media, name="public-media"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

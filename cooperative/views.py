@@ -123,3 +123,31 @@ def server_error(request: HttpRequest) -> HttpResponse:
     from django.template import loader
 
     return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+PUBLIC_MEDIA_PREFIXES = ("practitioners/photos/",)
+
+
+@require_GET
+def public_media(request: HttpRequest, path: str) -> HttpResponse:
+    """Serve public uploads (practitioner photos) through the storage API, from any storage backend.
+
+    Everything else under MEDIA_URL is private (attachments, statements) and served only by
+    the views that check permission for it.
+    """
+    import mimetypes
+
+    from django.core.files.storage import default_storage
+    from django.http import FileResponse, Http404
+
+    if ".." in path.split("/") or not path.startswith(PUBLIC_MEDIA_PREFIXES):
+        raise Http404("Not a public file.")
+    if not default_storage.exists(path):
+        raise Http404("No such file.")
+    response = FileResponse(
+        default_storage.open(path, "rb"),
+        content_type=mimetypes.guess_type(path)[0] or "application/octet-stream",
+    )
+    response["Cache-Control"] = "public, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -18,9 +18,24 @@ DEFAULT_RADIUS_MILES = 25
 class DirectorySearchForm(forms.Form):
     """The directory's filters: one rule book for the page and GET /api/v1/providers/."""
 
-    near = forms.CharField(label="Near ZIP code", required=False, max_length=10)
+    near = forms.CharField(
+        label="Near ZIP code",
+        required=False,
+        max_length=10,
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "postal-code",
+                "placeholder": "e.g. 77002",
+            }
+        ),
+    )
     radius = forms.IntegerField(
-        label="Within (miles)", required=False, min_value=1, max_value=MAX_RADIUS_MILES
+        label="Within (miles)",
+        required=False,
+        min_value=1,
+        max_value=MAX_RADIUS_MILES,
+        widget=forms.NumberInput(attrs={"placeholder": str(DEFAULT_RADIUS_MILES)}),
     )
     q = forms.CharField(label="Name", required=False, max_length=100)
     specialty = forms.CharField(

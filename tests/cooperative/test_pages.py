@@ -30,7 +30,7 @@ def test_static_assets_are_local(client):
     [
         (Role.FINANCE, {"dashboard", "admin", "api-docs"}, {"enroll"}),
         (Role.PROVIDER_SERVICES, {"dashboard", "admin", "api-docs"}, {"enroll"}),
-        (Role.ADVOCATE, {"dashboard", "api-docs"}, {"admin", "enroll"}),
+        (Role.ADVOCATE, {"dashboard", "admin", "api-docs"}, {"enroll"}),
         (Role.MEMBER, {"dashboard"}, {"admin", "api-docs", "enroll"}),
         (Role.PROVIDER, {"dashboard"}, {"admin", "api-docs", "enroll"}),
     ],
@@ -70,19 +70,20 @@ def test_dashboard_lists_own_sign_ins_only_and_paginates(
     with django_assert_max_num_queries(8):
         response = client.get(reverse("dashboard"))
     page = response.context["recent_logins"]
-    assert page.paginator.count == 13
+    # 12 sign-ins, 1 failed attempt with the username, and this session's own sign-in.
+    assert page.paginator.count == 14
     assert len(page.object_list) == 10
-    assert page.object_list[0].action == "login_failed"
+    assert [e.action for e in page.object_list[:2]] == ["login", "login_failed"]
     assert all(e.actor_id in (user.pk, None) for e in page.object_list)
     second = client.get(reverse("dashboard") + "?page=2").context["recent_logins"]
-    assert len(second.object_list) == 3
+    assert len(second.object_list) == 4
 
 
-def test_dashboard_empty_state(client, make_user):
+def test_dashboard_shows_this_sign_in_with_its_badge(client, make_user):
     client.force_login(make_user(Role.MEMBER))
-    response = client.get(reverse("dashboard"))
-    assert response.context["recent_logins"].paginator.count == 0
-    assert response.status_code == 200
+    html = client.get(reverse("dashboard")).content.decode()
+    assert '<span class="badge badge-ok">Signed in</span>' in html
+    assert "No sign-ins recorded yet" not in html
 
 
 def test_not_found_page_is_html(client):

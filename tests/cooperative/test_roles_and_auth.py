@@ -33,7 +33,8 @@ def test_role_helpers(make_user):
     assert not has_role(member, Role.FINANCE, Role.PROVIDER_SERVICES)
     assert can_open_admin(finance)
     assert not can_open_admin(member)
-    assert not can_open_admin(make_user(Role.ADVOCATE))
+    assert can_open_admin(make_user(Role.ADVOCATE))
+    assert not can_open_admin(make_user(Role.PROVIDER))
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,302 @@
+"""Demo provider network: M practitioners across about M/8 clinics in real ZIPs of the served states.
+
+Deterministic for a seed and idempotent: identifiers derive from the index, and rows that
+already exist are left alone (bulk inserts with ignore_conflicts).
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from datetime import date, time, timedelta
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from cooperative.validators import npi_check_digit
+
+from .models import (
+    CareApproach,
+    Clinic,
+    ClinicStatus,
+    Location,
+    LocationHours,
+    Practitioner,
+    PractitionerRole,
+    PractitionerStatus,
+    Specialty,
+    ZipCode,
+)
+
+DEMO_ZIPS = {
+    "TX": ["77002", "77003", "77004", "77006", "77007", "77008", "77019", "77024", "77030", "77036",
+           "77042", "77054", "77056", "77063", "77077", "77081", "77098", "77401", "77449", "77494", "77581"],
+    "OR": ["97201", "97205", "97209", "97214", "97232", "97301", "97401"],
+    "AZ": ["85003", "85004", "85013", "85201", "85281", "85701"],
+    "NM": ["87102", "87106", "87110", "87501"],
+    "OK": ["73102", "73103", "73112", "74103", "74104"],
+}  # fmt: skip
+STATE_WEIGHTS = {"TX": 5, "OR": 2, "AZ": 2, "NM": 1, "OK": 1}
+FIRST_NAMES = [
+    "Avery", "Blake", "Camila", "Dara", "Elena", "Farid", "Grace", "Hiro", "Imani", "Jonah",
+    "Keiko", "Luis", "Maya", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Samir", "Tamsin",
+    "Uma", "Victor", "Wren", "Ximena", "Yusuf", "Zara", "Mateo", "Lena", "Tobias", "Ines",
+]  # fmt: skip
+LAST_NAMES = [
+    "Abbott", "Banerjee", "Castillo", "Dubois", "Eze", "Fischer", "Garza", "Haddad", "Ibarra",
+    "Jensen", "Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quintero",
+    "Ramos", "Sato", "Thorne", "Uribe", "Vargas", "Whitfield", "Xu", "Yilmaz", "Zamora",
+]  # fmt: skip
+CLINIC_WORDS = [
+    "Bayou",
+    "Cedar",
+    "Mesa",
+    "Prairie",
+    "Cascade",
+    "Riverbend",
+    "Sage",
+    "Juniper",
+    "Harbor",
+    "Canyon",
+]
+CLINIC_KINDS = [
+    "Family Care",
+    "Direct Primary Care",
+    "Health Collective",
+    "Integrative Medicine",
+    "Wellness Clinic",
+]
+STREETS = [
+    "Main St",
+    "Travis St",
+    "Westheimer Rd",
+    "Oak Ave",
+    "Central Ave",
+    "Broadway",
+    "Elm St",
+    "Park Blvd",
+]
+CREDENTIAL_BY_SPECIALTY = {
+    "363LF0000X": "NP", "363LP2300X": "NP", "363A00000X": "PA", "111N00000X": "DC",
+    "175F00000X": "ND", "171100000X": "LAc", "1041C0700X": "LCSW", "103T00000X": "PsyD",
+    "225100000X": "DPT", "133V00000X": "RD",
+}  # fmt: skip
+PRIMARY_CARE_CODES = [
+    "207Q00000X",
+    "207R00000X",
+    "208000000X",
+    "208D00000X",
+    "363LF0000X",
+    "363LP2300X",
+    "207QI0002X",
+]
+LANGUAGE_POOL = ["es", "vi", "zh", "ar", "tl", "fr", "ko", "hi", "nv", "ru"]
+PHOTO_LIMIT = 60
+BIO_TEMPLATE = (
+    "{first} practises {approach} primary care with long appointments and same-week visits. "
+    "Members can reach {first} by phone or message between visits."
+)
+
+
+def _demo_photo(initials: str, rng: random.Random) -> bytes:
+    """A generated portrait placeholder: initials on a calm colour (no downloads)."""
+    from PIL import Image, ImageDraw
+
+    colour = rng.choice([(15, 94, 99), (44, 82, 130), (96, 70, 120), (120, 80, 40), (50, 100, 60)])
+    image = Image.new("RGB", (240, 240), colour)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((50, 30, 190, 170), fill=(235, 240, 240))
+    draw.rectangle((40, 170, 200, 240), fill=(235, 240, 240))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _phone(rng: random.Random, state: str) -> str:
+    area = {"TX": "713", "OR": "503", "AZ": "602", "NM": "505", "OK": "405"}[state]
+    return f"+1{area}555{rng.randint(100, 199):04d}"
+
+
+@transaction.atomic
+def seed_providers(options: Any, rng: random.Random) -> str:
+    """Create the demo network for `options.providers` practitioners; idempotent."""
+    count = options.providers
+    if count == 0:
+        return "no providers requested"
+    specialties = {s.nucc_code: s for s in Specialty.objects.all()}
+    zips = {
+        z.code: z
+        for z in ZipCode.objects.filter(code__in=[z for zs in DEMO_ZIPS.values() for z in zs])
+    }
+    states = [s for s, weight in STATE_WEIGHTS.items() for _ in range(weight)]
+    clinic_count = max(1, round(count / 8))
+
+    clinics = []
+    for index in range(clinic_count):
+        state = states[index % len(states)]
+        zip_code = DEMO_ZIPS[state][index % len(DEMO_ZIPS[state])]
+        name = f"{CLINIC_WORDS[index % len(CLINIC_WORDS)]} {CLINIC_KINDS[(index // len(CLINIC_WORDS)) % len(CLINIC_KINDS)]} {index + 1}"
+        clinics.append(
+            Clinic(
+                legal_name=f"{name} PLLC",
+                dba_name=name,
+                slug=f"demo-clinic-{index + 1}",
+                ein=f"{30 + index // 10_000_000:02d}-{index % 10_000_000:07d}",
+                group_npi=f"2{index:08d}" + npi_check_digit(f"2{index:08d}"),
+                status=ClinicStatus.CREDENTIALING if index % 20 == 19 else ClinicStatus.ACTIVE,
+                description="A member-owned direct primary care practice of the cooperative.",
+                phone=_phone(rng, state),
+                remit_to_name=f"{name} PLLC",
+                remit_to_street=f"{100 + index} {STREETS[index % len(STREETS)]}",
+                remit_to_city=zips[zip_code].city,
+                remit_to_state=state,
+                remit_to_zip=zip_code,
+            )
+        )
+    Clinic.objects.bulk_create(clinics, ignore_conflicts=True, batch_size=2000)
+    clinics = list(Clinic.objects.filter(slug__startswith="demo-clinic-").order_by("pk"))
+    by_slug = {c.slug: c for c in clinics}
+
+    locations = []
+    for index in range(clinic_count):
+        clinic = by_slug[f"demo-clinic-{index + 1}"]
+        state = clinic.remit_to_state
+        for number in range(1 + (index % 3 != 0) + (index % 5 == 0)):
+            zip_code = DEMO_ZIPS[state][(index + number * 3) % len(DEMO_ZIPS[state])]
+            zc = zips[zip_code]
+            locations.append(
+                Location(
+                    clinic=clinic,
+                    name=f"{zc.city} {['Main', 'North', 'South'][number]}",
+                    street=f"{200 + index + number} {STREETS[(index + number) % len(STREETS)]}",
+                    city=zc.city,
+                    state=state,
+                    zip_code=zip_code,
+                    phone=_phone(rng, state),
+                    latitude=zc.latitude,
+                    longitude=zc.longitude,
+                )
+            )
+    existing = set(Location.objects.filter(clinic__in=clinics).values_list("clinic_id", "name"))
+    new_locations = [loc for loc in locations if (loc.clinic_id, loc.name) not in existing]
+    Location.objects.bulk_create(new_locations, batch_size=2000)
+    LocationHours.objects.bulk_create(
+        [
+            LocationHours(
+                location=loc, weekday=day, opens_at=time(8), closes_at=time(17 if day < 4 else 15)
+            )
+            for loc in new_locations
+            for day in range(5)
+        ]
+        + [
+            LocationHours(location=loc, weekday=5, opens_at=time(9), closes_at=time(12))
+            for loc in new_locations[::3]
+        ],
+        batch_size=5000,
+    )
+    locations_by_clinic: dict[int, list[Location]] = {}
+    for loc in Location.objects.filter(clinic__in=clinics).order_by("pk"):
+        locations_by_clinic.setdefault(loc.clinic_id, []).append(loc)
+
+    today = timezone.localdate()
+    practitioners = []
+    plan: list[tuple[str, int, list[str], bool]] = []
+    for index in range(count):
+        first = FIRST_NAMES[rng.randrange(len(FIRST_NAMES))]
+        last = LAST_NAMES[rng.randrange(len(LAST_NAMES))]
+        is_primary = rng.random() < 0.75
+        code = (
+            rng.choice(PRIMARY_CARE_CODES)
+            if is_primary
+            else rng.choice(sorted(set(specialties) - set(PRIMARY_CARE_CODES)))
+        )
+        credential = CREDENTIAL_BY_SPECIALTY.get(code, rng.choice(["MD", "MD", "DO"]))
+        approaches = sorted(set(rng.sample(list(CareApproach.values), rng.choice([1, 1, 2]))))
+        languages = ["en"] + (rng.sample(LANGUAGE_POOL, 1) if rng.random() < 0.35 else [])
+        first_nine = f"1{index:08d}"
+        slug = f"{first}-{last}-{index + 1}".lower()
+        practitioners.append(
+            Practitioner(
+                npi=first_nine + npi_check_digit(first_nine),
+                first_name=first,
+                last_name=last,
+                slug=slug,
+                credentials=[credential],
+                care_approaches=approaches,
+                languages=languages,
+                gender=rng.choice(["female", "male", "female", "male", "non_binary", ""]),
+                bio=BIO_TEMPLATE.format(
+                    first=first, approach=CareApproach(approaches[0]).label.lower()
+                ),
+                accepting_new_members=rng.random() < 0.85,
+                panel_capacity=rng.choice([300, 450, 600, 800])
+                if is_primary
+                else rng.choice([0, 100]),
+                status=PractitionerStatus.INACTIVE
+                if index % 25 == 24
+                else PractitionerStatus.ACTIVE,
+                last_verified_on=today - timedelta(days=rng.randrange(0, 150)),
+            )
+        )
+        plan.append((slug, index % clinic_count, [code], is_primary))
+    Practitioner.objects.bulk_create(practitioners, ignore_conflicts=True, batch_size=2000)
+    by_practitioner_slug = {
+        p.slug: p
+        for p in Practitioner.objects.filter(slug__in=[s for s, *_ in plan]).only(
+            "pk", "slug", "first_name", "last_name", "photo"
+        )
+    }
+
+    through = Practitioner.specialties.through
+    through.objects.bulk_create(
+        [
+            through(
+                practitioner_id=by_practitioner_slug[slug].pk, specialty_id=specialties[code].pk
+            )
+            for slug, _, codes, _ in plan
+            for code in codes
+        ],
+        ignore_conflicts=True,
+        batch_size=5000,
+    )
+    has_role = set(
+        PractitionerRole.objects.filter(practitioner__in=by_practitioner_slug.values()).values_list(
+            "practitioner_id", flat=True
+        )
+    )
+    roles = []
+    for slug, clinic_index, codes, is_primary in plan:
+        practitioner = by_practitioner_slug[slug]
+        if practitioner.pk in has_role:
+            continue
+        clinic_locations = locations_by_clinic[by_slug[f"demo-clinic-{clinic_index + 1}"].pk]
+        for location in clinic_locations[: 1 + (rng.random() < 0.3)]:
+            roles.append(
+                PractitionerRole(
+                    practitioner=practitioner,
+                    location=location,
+                    is_primary_care=is_primary,
+                    specialty=None if is_primary else specialties[codes[0]],
+                    start_date=date(2025, 1, 1) + timedelta(days=rng.randrange(0, 300)),
+                )
+            )
+    PractitionerRole.objects.bulk_create(roles, batch_size=5000)
+
+    photos = 0
+    for slug, *_ in plan[:PHOTO_LIMIT]:
+        practitioner = by_practitioner_slug[slug]
+        if practitioner.photo:
+            continue
+        name = default_storage.save(
+            f"practitioners/photos/demo-{practitioner.pk}.png",
+            ContentFile(_demo_photo(practitioner.first_name[0] + practitioner.last_name[0], rng)),
+        )
+        Practitioner.objects.filter(pk=practitioner.pk).update(photo=name)
+        photos += 1
+    return (
+        f"{len(by_practitioner_slug)} practitioners, {len(clinics)} clinics, "
+        f"{sum(len(v) for v in locations_by_clinic.values())} locations ({photos} new photos)"
+    )
