@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -129,7 +129,7 @@ PUBLIC_MEDIA_PREFIXES = ("practitioners/photos/",)
 
 
 @require_GET
-def public_media(request: HttpRequest, path: str) -> HttpResponse:
+def public_media(request: HttpRequest, path: str) -> FileResponse:
     """Serve public uploads (practitioner photos) through the storage API, from any storage backend.
 
     Everything else under MEDIA_URL is private (attachments, statements) and served only by
@@ -138,7 +138,7 @@ def public_media(request: HttpRequest, path: str) -> HttpResponse:
     import mimetypes
 
     from django.core.files.storage import default_storage
-    from django.http import FileResponse, Http404
+    from django.http import Http404
 
     if ".." in path.split("/") or not path.startswith(PUBLIC_MEDIA_PREFIXES):
         raise Http404("Not a public file.")

@@ -1,5 +1,7 @@
 """Admin index figures for provider services."""
 
+from typing import Any
+
 from django import template
 
 from ..selectors import VERIFICATION_MAX_AGE_DAYS, practitioners_needing_verification
@@ -8,9 +10,10 @@ register = template.Library()
 
 
 @register.inclusion_tag("admin/providers/verification_callout.html", takes_context=True)
-def verification_callout(context: dict) -> dict:
+def verification_callout(context: dict[str, Any]) -> dict[str, Any]:
     """How many active listings were not verified in 90 days (No Surprises Act directory accuracy)."""
-    user = context.get("request").user if context.get("request") else None
+    request = context.get("request")
+    user = getattr(request, "user", None)
     can_view = bool(user and user.has_perm("providers.view_practitioner"))
     return {
         "count": practitioners_needing_verification().count() if can_view else 0,
