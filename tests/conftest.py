@@ -71,3 +71,22 @@ def api_client() -> APIClient:
 def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
     """Uploaded files go to a per-test folder, never into the work tree."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def reference_data(transactional_db: Any) -> None:
+    """Data migrations' rows (ZIP codes, specialties, role groups) for transactional tests.
+
+    A transactional test's flush empties every table, including what migrations loaded;
+    this puts it back when it is missing.
+    """
+    import importlib
+
+    from django.apps import apps
+
+    from cooperative.roles import ensure_role_groups
+    from providers.models import ZipCode
+
+    if not ZipCode.objects.exists():
+        importlib.import_module("providers.migrations.0002_reference_data").load(apps, None)
+    ensure_role_groups()
