@@ -101,8 +101,8 @@ BIO_TEMPLATE = (
 )
 
 
-def _demo_photo(initials: str, rng: random.Random) -> bytes:
-    """A generated portrait placeholder: initials on a calm colour (no downloads)."""
+def _demo_photo(rng: random.Random) -> bytes:
+    """A generated portrait placeholder: a silhouette on a calm colour (no downloads)."""
     from PIL import Image, ImageDraw
 
     colour = rng.choice([(15, 94, 99), (44, 82, 130), (96, 70, 120), (120, 80, 40), (50, 100, 60)])
@@ -148,7 +148,7 @@ def seed_providers(options: Any, rng: random.Random) -> str:
                 group_npi=f"2{index:08d}" + npi_check_digit(f"2{index:08d}"),
                 status=ClinicStatus.CREDENTIALING if index % 20 == 19 else ClinicStatus.ACTIVE,
                 description="A member-owned direct primary care practice of the cooperative.",
-                phone=_phone(rng, state),
+                phone=_phone(random.Random(f"{options.seed}:clinic:{index}"), state),  # noqa: S311
                 remit_to_name=f"{name} PLLC",
                 remit_to_street=f"{100 + index} {STREETS[index % len(STREETS)]}",
                 remit_to_city=zips[zip_code].city,
@@ -175,7 +175,7 @@ def seed_providers(options: Any, rng: random.Random) -> str:
                     city=zc.city,
                     state=state,
                     zip_code=zip_code,
-                    phone=_phone(rng, state),
+                    phone=_phone(random.Random(f"{options.seed}:location:{index}:{number}"), state),  # noqa: S311
                     latitude=zc.latitude,
                     longitude=zc.longitude,
                 )
@@ -205,6 +205,8 @@ def seed_providers(options: Any, rng: random.Random) -> str:
     practitioners = []
     plan: list[tuple[str, int, list[str], bool]] = []
     for index in range(count):
+        # One generator per practitioner: the same index gives the same person whatever M is.
+        rng = random.Random(f"{options.seed}:practitioner:{index}")  # noqa: S311 (demo data)
         first = FIRST_NAMES[rng.randrange(len(FIRST_NAMES))]
         last = LAST_NAMES[rng.randrange(len(LAST_NAMES))]
         is_primary = rng.random() < 0.75
@@ -241,38 +243,39 @@ def seed_providers(options: Any, rng: random.Random) -> str:
                 last_verified_on=today - timedelta(days=rng.randrange(0, 150)),
             )
         )
-        plan.append((slug, index % clinic_count, [code], is_primary))
+        plan.append(
+            (first_nine + npi_check_digit(first_nine), index % clinic_count, [code], is_primary)
+        )
     Practitioner.objects.bulk_create(practitioners, ignore_conflicts=True, batch_size=2000)
-    by_practitioner_slug = {
-        p.slug: p
-        for p in Practitioner.objects.filter(slug__in=[s for s, *_ in plan]).only(
-            "pk", "slug", "first_name", "last_name", "photo"
+    by_npi = {
+        p.npi: p
+        for p in Practitioner.objects.filter(npi__in=[npi for npi, *_ in plan]).only(
+            "pk", "npi", "first_name", "last_name", "photo"
         )
     }
 
     through = Practitioner.specialties.through
     through.objects.bulk_create(
         [
-            through(
-                practitioner_id=by_practitioner_slug[slug].pk, specialty_id=specialties[code].pk
-            )
-            for slug, _, codes, _ in plan
+            through(practitioner_id=by_npi[npi].pk, specialty_id=specialties[code].pk)
+            for npi, _, codes, _ in plan
             for code in codes
         ],
         ignore_conflicts=True,
         batch_size=5000,
     )
     has_role = set(
-        PractitionerRole.objects.filter(practitioner__in=by_practitioner_slug.values()).values_list(
+        PractitionerRole.objects.filter(practitioner__in=by_npi.values()).values_list(
             "practitioner_id", flat=True
         )
     )
     roles = []
-    for slug, clinic_index, codes, is_primary in plan:
-        practitioner = by_practitioner_slug[slug]
+    for npi, clinic_index, codes, is_primary in plan:
+        practitioner = by_npi[npi]
         if practitioner.pk in has_role:
             continue
         clinic_locations = locations_by_clinic[by_slug[f"demo-clinic-{clinic_index + 1}"].pk]
+        rng = random.Random(f"{options.seed}:roles:{npi}")  # noqa: S311 (demo data)
         for location in clinic_locations[: 1 + (rng.random() < 0.3)]:
             roles.append(
                 PractitionerRole(
@@ -286,17 +289,17 @@ def seed_providers(options: Any, rng: random.Random) -> str:
     PractitionerRole.objects.bulk_create(roles, batch_size=5000)
 
     photos = 0
-    for slug, *_ in plan[:PHOTO_LIMIT]:
-        practitioner = by_practitioner_slug[slug]
+    for npi, *_ in plan[:PHOTO_LIMIT]:
+        practitioner = by_npi[npi]
         if practitioner.photo:
             continue
         name = default_storage.save(
             f"practitioners/photos/demo-{practitioner.pk}.png",
-            ContentFile(_demo_photo(practitioner.first_name[0] + practitioner.last_name[0], rng)),
+            ContentFile(_demo_photo(random.Random(npi))),  # noqa: S311 (demo data)
         )
         Practitioner.objects.filter(pk=practitioner.pk).update(photo=name)
         photos += 1
     return (
-        f"{len(by_practitioner_slug)} practitioners, {len(clinics)} clinics, "
+        f"{len(by_npi)} practitioners, {len(clinics)} clinics, "
         f"{sum(len(v) for v in locations_by_clinic.values())} locations ({photos} new photos)"
     )
