@@ -36,8 +36,11 @@ def _model_data(form: forms.ModelForm, fields: list[str]) -> dict[str, Any]:
     return {f: form.cleaned_data[f] for f in fields if f in form.cleaned_data}
 
 
-def _report(request: HttpRequest, error: ApplicationError) -> None:
-    messages.error(request, error.message)
+def _mark_saved(formset: Any, new: list[Any], changed: list[tuple[Any, list[str]]]) -> None:
+    """What formset.save() would record, for the admin's change message (history)."""
+    formset.new_objects = new
+    formset.changed_objects = changed
+    formset.deleted_objects = []
 
 
 class ClinicAdminForm(forms.ModelForm):
@@ -55,6 +58,13 @@ class ClinicAdminForm(forms.ModelForm):
             "phone", "remit_to_name", "remit_to_street", "remit_to_street2", "remit_to_city",
             "remit_to_state", "remit_to_zip", "payment_method", "bank_routing_number",
         ]  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.fields[
+            "slug"
+        ].help_text = "The clinic page's address; leave empty to derive it from the name."
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -175,14 +185,22 @@ class ClinicAdmin(admin.ModelAdmin):
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not Location:
             return super().save_formset(request, form, formset, change)
+        new: list[Any] = []
+        changed: list[tuple[Any, list[str]]] = []
         for inline_form in formset.forms:
             if not inline_form.has_changed() or not inline_form.is_valid():
                 continue
             data = _model_data(inline_form, services.LOCATION_FIELDS)
             if inline_form.instance.pk:
-                services.location_update(location=inline_form.instance, actor=request.user, **data)
+                location = services.location_update(
+                    location=inline_form.instance, actor=request.user, **data
+                )
+                changed.append((location, inline_form.changed_data))
             else:
-                services.location_create(clinic=form.instance, actor=request.user, **data)
+                new.append(
+                    services.location_create(clinic=form.instance, actor=request.user, **data)
+                )
+        _mark_saved(formset, new, changed)
         return None
 
     def _transition(
@@ -225,13 +243,15 @@ class RoleInline(admin.TabularInline):
 
 
 def _save_role_formset(request: HttpRequest, formset: Any) -> None:
+    new: list[Any] = []
+    changed: list[tuple[Any, list[str]]] = []
     for inline_form in formset.forms:
         if not inline_form.has_changed() or not inline_form.is_valid():
             continue
         role = inline_form.instance
         data = inline_form.cleaned_data
         if role.pk is None:
-            services.practitioner_role_start(
+            role = services.practitioner_role_start(
                 practitioner=data["practitioner"],
                 location=data["location"],
                 actor=request.user,
@@ -239,8 +259,13 @@ def _save_role_formset(request: HttpRequest, formset: Any) -> None:
                 is_primary_care=data.get("is_primary_care", True),
                 specialty=data.get("specialty"),
             )
+            new.append(role)
         elif data.get("end_date") and "end_date" in inline_form.changed_data:
-            services.practitioner_role_end(role=role, actor=request.user, end_date=data["end_date"])
+            role = services.practitioner_role_end(
+                role=role, actor=request.user, end_date=data["end_date"]
+            )
+            changed.append((role, ["end_date"]))
+    _mark_saved(formset, new, changed)
 
 
 @admin.register(Location)
@@ -277,6 +302,7 @@ class LocationAdmin(admin.ModelAdmin):
             ]
             if formset.has_changed():
                 services.location_hours_set(location=form.instance, hours=spans, actor=request.user)
+            _mark_saved(formset, [], [])
             return
         super().save_formset(request, form, formset, change)
 
@@ -312,6 +338,13 @@ class PractitionerAdminForm(forms.ModelForm):
             "care_approaches", "languages", "gender", "bio", "photo", "accepting_new_members",
             "panel_capacity", "status", "last_verified_on",
         ]  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.fields[
+            "slug"
+        ].help_text = "The profile's address; leave empty to derive it from the name."
 
     def clean_photo(self) -> Any:
         photo = self.cleaned_data.get("photo")

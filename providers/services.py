@@ -396,6 +396,9 @@ def practitioner_update(
     changed = _changed(practitioner, data, PRACTITIONER_FIELDS + ["status"])
     for field in changed:
         setattr(practitioner, field, data[field])
+    if data.get("slug") and data["slug"] != practitioner.slug:
+        practitioner.slug = _unique_slug(Practitioner, data["slug"], exclude_pk=practitioner.pk)
+        changed.append("slug")
     if photo is not None:
         _apply_photo(practitioner, photo)
         changed.append("photo")
