@@ -16,7 +16,6 @@ from providers.models import (
 )
 from tests.providers.factories import (
     ClinicFactory,
-    LocationFactory,
     PractitionerFactory,
     RoleFactory,
 )
