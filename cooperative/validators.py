@@ -140,6 +140,24 @@ def validate_zip(value: str) -> None:
     normalize_zip(value)
 
 
+_NAME_RE = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '’.\-])*$")
+_MARKUP_RE = re.compile(r"[<>{}\\]|[\x00-\x1f]")
+
+
+def validate_person_name(value: str) -> None:
+    """Letters, spaces, apostrophes, hyphens and periods (José, O'Brien, Mary-Jane, St. John)."""
+    if not _NAME_RE.match(str(value or "").strip()):
+        raise ValidationError(
+            "Use letters, spaces, apostrophes, hyphens and periods only.", code="person_name"
+        )
+
+
+def validate_no_markup(value: str) -> None:
+    """Names of organizations and places: no markup or control characters."""
+    if _MARKUP_RE.search(str(value or "")):
+        raise ValidationError("Remove the characters < > { } \\ from this name.", code="markup")
+
+
 def normalize_phone(value: str) -> str:
     """US numbers in any common format, or E.164, to E.164 ('+15125550123')."""
     text = str(value or "").strip()

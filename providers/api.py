@@ -8,10 +8,11 @@ from django.db.models import Exists, OuterRef, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from cooperative.exceptions import ApplicationError
@@ -32,7 +33,7 @@ from .models import (
     Practitioner,
     Specialty,
 )
-from .selectors import listable_roles, practitioner_directory
+from .selectors import listable_roles, practitioner_directory_page
 
 
 def is_provider_services(user: Any) -> bool:
@@ -120,10 +121,30 @@ class DirectoryView(APIView):
             errors = {field: [str(m) for m in messages] for field, messages in form.errors.items()}
             raise ApplicationError(next(iter(errors.values()))[0], errors=errors)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(
-            practitioner_directory(form.to_query()), request, view=self
+        page_size = paginator.get_page_size(request) or paginator.page_size
+        try:
+            number = int(request.query_params.get("page", 1))
+        except ValueError:
+            raise NotFound("Invalid page.") from None
+        page = practitioner_directory_page(form.to_query(), number=number, page_size=page_size)
+        if number < 1 or number > page.num_pages:
+            raise NotFound("Invalid page.")
+        url = request.build_absolute_uri()
+        previous = None
+        if page.has_previous:
+            previous = (
+                replace_query_param(url, "page", number - 1)
+                if number > 2
+                else remove_query_param(url, "page")
+            )
+        return Response(
+            {
+                "count": page.total,
+                "next": replace_query_param(url, "page", number + 1) if page.has_next else None,
+                "previous": previous,
+                "results": DirectoryEntrySerializer(page.items, many=True).data,
+            }
         )
-        return paginator.get_paginated_response(DirectoryEntrySerializer(page, many=True).data)
 
 
 # --- Staff endpoints -------------------------------------------------------------------

@@ -11,7 +11,9 @@ from django.db.models import Q
 from cooperative.models import TimeStampedModel
 from cooperative.validators import (
     validate_ein,
+    validate_no_markup,
     validate_npi,
+    validate_person_name,
     validate_phone,
     validate_routing_number,
     validate_served_state,
@@ -83,8 +85,10 @@ class PaymentMethod(models.TextChoices):
 class Clinic(TimeStampedModel):
     """An organization in the network; its remit-to address is where the monthly check goes."""
 
-    legal_name = models.CharField(max_length=200)
-    dba_name = models.CharField("doing business as", max_length=200, blank=True)
+    legal_name = models.CharField(max_length=200, validators=[validate_no_markup])
+    dba_name = models.CharField(
+        "doing business as", max_length=200, blank=True, validators=[validate_no_markup]
+    )
     slug = models.SlugField(max_length=120, unique=True)
     ein = models.CharField("EIN", max_length=10, unique=True, validators=[validate_ein])
     group_npi = models.CharField(
@@ -161,7 +165,7 @@ class Location(TimeStampedModel):
     """A place where a clinic sees members; its coordinates come from its ZIP code."""
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="locations")
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_no_markup])
     street = models.CharField(max_length=200)
     street2 = models.CharField(max_length=200, blank=True)
     city = models.CharField(max_length=100)
@@ -302,8 +306,8 @@ class Practitioner(TimeStampedModel):
     """A licensed provider listed in the directory once active at an active clinic."""
 
     npi = models.CharField("NPI", max_length=10, unique=True, validators=[validate_individual_npi])
-    first_name = models.CharField(max_length=100)
-    last_name = models.CharField(max_length=100)
+    first_name = models.CharField(max_length=100, validators=[validate_person_name])
+    last_name = models.CharField(max_length=100, validators=[validate_person_name])
     slug = models.SlugField(max_length=120, unique=True)
     credentials = ArrayField(
         models.CharField(max_length=10, choices=Credential.choices), default=list, blank=True

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from django.db.models import (
+    Count,
     Exists,
     F,
     FloatField,
@@ -16,8 +18,8 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Value,
+    Window,
 )
 from django.db.models.functions import ASin, Cast, Cos, Least, Power, Radians, Sin, Sqrt
 from django.utils import timezone
@@ -88,44 +90,47 @@ def bounding_box(
     return latitude - lat_delta, latitude + lat_delta, longitude - lon_delta, longitude + lon_delta
 
 
-def _roles_for(query: DirectoryQuery) -> QuerySet[PractitionerRole]:
-    roles = listable_roles()
+def _listable_role_condition(query: DirectoryQuery, prefix: str = "roles__") -> Q:
+    """The listable-role conditions, on the practitioner's roles join (one join, one pass)."""
+    today = timezone.localdate()
+    condition = Q(
+        **{
+            f"{prefix}start_date__lte": today,
+            f"{prefix}location__is_active": True,
+            f"{prefix}location__clinic__status": ClinicStatus.ACTIVE,
+        }
+    ) & (Q(**{f"{prefix}end_date__isnull": True}) | Q(**{f"{prefix}end_date__gte": today}))
     if query.primary_care:
-        roles = roles.filter(is_primary_care=True)
+        condition &= Q(**{f"{prefix}is_primary_care": True})
     if query.near is not None:
         lat, lon = float(query.near.latitude), float(query.near.longitude)
         min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, query.radius_miles)
-        roles = (
-            roles.filter(
-                location__latitude__range=(min_lat, max_lat),
-                location__longitude__range=(min_lon, max_lon),
-            )
-            .annotate(distance=great_circle_miles(lat, lon, prefix="location__"))
-            .filter(distance__lte=query.radius_miles)
+        condition &= Q(
+            **{
+                f"{prefix}location__latitude__range": (min_lat, max_lat),
+                f"{prefix}location__longitude__range": (min_lon, max_lon),
+            }
         )
-    return roles
+    return condition
 
 
 def practitioner_directory(query: DirectoryQuery) -> QuerySet[Practitioner]:
     """Listable practitioners matching the filters; nearest first when a ZIP is given.
 
-    Each result carries `listed_roles` (its listable roles with location and clinic) and,
-    with a ZIP, `distance_miles` to its nearest listed location.
+    With a ZIP, one grouped pass over practitioner -> roles -> locations (bounding box on
+    the location index, then great-circle distance) gives each practitioner's nearest
+    listed location as `distance_miles`. Each result carries `listed_roles` (its listable
+    roles with location and clinic).
     """
-    roles = _roles_for(query)
-    practitioners = Practitioner.objects.filter(Exists(roles.filter(practitioner=OuterRef("pk"))))
+    # The list never shows the bio: leaving it out keeps the grouped rows narrow.
+    practitioners = Practitioner.objects.filter(status=PractitionerStatus.ACTIVE).defer("bio")
     for term in query.q.split()[:5]:
         practitioners = practitioners.filter(
             Q(first_name__icontains=term) | Q(last_name__icontains=term)
         )
     if query.specialty:
         practitioners = practitioners.filter(
-            Exists(
-                Specialty.objects.filter(
-                    slug=query.specialty,
-                    practitioners=OuterRef("pk"),
-                )
-            )
+            Exists(Specialty.objects.filter(slug=query.specialty, practitioners=OuterRef("pk")))
         )
     if query.approach:
         practitioners = practitioners.filter(care_approaches__contains=[query.approach])
@@ -136,17 +141,18 @@ def practitioner_directory(query: DirectoryQuery) -> QuerySet[Practitioner]:
             accepting_new_members=True, panel_member_count__lt=F("panel_capacity")
         )
     if query.near is not None:
-        nearest = (
-            roles.filter(practitioner=OuterRef("pk"))
-            .values("practitioner")
-            .annotate(nearest=Min("distance"))
-            .values("nearest")
-        )
-        practitioners = practitioners.annotate(
-            distance_miles=Subquery(nearest, output_field=FloatField())
+        lat, lon = float(query.near.latitude), float(query.near.longitude)
+        practitioners = (
+            practitioners.filter(_listable_role_condition(query))
+            .annotate(distance_miles=Min(great_circle_miles(lat, lon, prefix="roles__location__")))
+            .filter(distance_miles__lte=query.radius_miles)
         )
         ordering = ["distance_miles", "last_name", "first_name", "pk"]
     else:
+        roles = listable_roles()
+        if query.primary_care:
+            roles = roles.filter(is_primary_care=True)
+        practitioners = practitioners.filter(Exists(roles.filter(practitioner=OuterRef("pk"))))
         ordering = ["last_name", "first_name", "pk"]
     listed = (
         listable_roles().select_related("location__clinic", "specialty").order_by("location__name")
@@ -155,6 +161,69 @@ def practitioner_directory(query: DirectoryQuery) -> QuerySet[Practitioner]:
         Prefetch("specialties", queryset=Specialty.objects.order_by("display")),
         Prefetch("roles", queryset=listed, to_attr="listed_roles"),
     )
+
+
+@dataclass(frozen=True)
+class DirectoryPage:
+    """One page of directory results with the total, counted in the same query."""
+
+    items: list[Practitioner]
+    total: int
+    number: int
+    page_size: int
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_previous or self.has_next
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def paginator(self) -> DirectoryPage:
+        # Templates written for Django's Page read page_obj.paginator.count / num_pages.
+        return self
+
+    @property
+    def count(self) -> int:
+        return self.total
+
+    def __iter__(self) -> Iterator[Practitioner]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def practitioner_directory_page(
+    query: DirectoryQuery, *, number: int, page_size: int
+) -> DirectoryPage:
+    """A page of the directory and the total number of results, in one query.
+
+    COUNT(*) OVER () runs after the grouping, so it counts practitioners; a page past the
+    end falls back to a plain count. Saves the second pass a paginator's count() would make.
+    """
+    number = max(1, number)
+    queryset = practitioner_directory(query).annotate(total_count=Window(Count("pk")))
+    offset = (number - 1) * page_size
+    items = list(queryset[offset : offset + page_size])
+    total = items[0].total_count if items else practitioner_directory(query).count()  # type: ignore[attr-defined]
+    return DirectoryPage(items=items, total=total, number=number, page_size=page_size)
 
 
 def practitioner_profile_get(slug: str) -> Practitioner | None:

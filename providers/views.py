@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from .forms import DEFAULT_RADIUS_MILES, MAX_RADIUS_MILES, DirectorySearchForm
-from .selectors import clinic_public_get, practitioner_directory, practitioner_profile_get
+from .selectors import clinic_public_get, practitioner_directory_page, practitioner_profile_get
 
 PAGE_SIZE = 20
+
+
+def _page_number(raw: str | None) -> int:
+    try:
+        return max(1, int(raw or 1))
+    except ValueError:
+        return 1
 
 
 @require_GET
@@ -26,7 +32,9 @@ def directory(request: HttpRequest) -> HttpResponse:
         form.is_valid()
         query = form.to_query()
     if query is not None:
-        page = Paginator(practitioner_directory(query), PAGE_SIZE).get_page(request.GET.get("page"))
+        page = practitioner_directory_page(
+            query, number=_page_number(request.GET.get("page")), page_size=PAGE_SIZE
+        )
     params = request.GET.copy()
     params.pop("page", None)
     context = {

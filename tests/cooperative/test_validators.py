@@ -115,3 +115,20 @@ def test_npi_check_digit_generates_valid_npis():
     assert v.npi_check_digit("123456789") == "3"
     for first_nine in ("100000001", "200000017", "199999999"):
         assert v.is_valid_npi(first_nine + v.npi_check_digit(first_nine))
+
+
+@pytest.mark.parametrize("name", ["José", "O'Brien", "Mary-Jane", "St. John", "Nguyễn", "Zoë Ann"])
+def test_person_names_accept_real_names(name):
+    v.validate_person_name(name)
+
+
+@pytest.mark.parametrize("name", ["<script>", "Ann<b>", "R2D2", "", " ", "-Ann", "Ann;DROP"])
+def test_person_names_refuse_markup_digits_and_blanks(name):
+    with pytest.raises(ValidationError, match="letters, spaces, apostrophes"):
+        v.validate_person_name(name)
+
+
+def test_organization_names_refuse_markup_only():
+    v.validate_no_markup("Clinic 2 & Partners, LLC")
+    with pytest.raises(ValidationError, match="Remove the characters"):
+        v.validate_no_markup('Clinic <img src=x onerror="alert(1)">')

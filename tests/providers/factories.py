@@ -23,6 +23,16 @@ def npi_with_check_digit(first_nine: str) -> str:
     return first_nine + npi_check_digit(first_nine)
 
 
+def _letters(n: int) -> str:
+    """0 -> 'a', 25 -> 'z', 26 -> 'ba': unique letter suffixes for names (no digits in names)."""
+    out = ""
+    while True:
+        n, rest = divmod(n, 26)
+        out = chr(97 + rest) + out
+        if n == 0:
+            return out
+
+
 _individual = itertools.count(100000001)
 _organization = itertools.count(200000001)
 _ein = itertools.count(1000001)
@@ -71,8 +81,8 @@ class PractitionerFactory(factory.django.DjangoModelFactory):
         model = Practitioner
 
     npi = factory.LazyFunction(lambda: npi_with_check_digit(str(next(_individual))))
-    first_name = factory.Sequence(lambda n: f"Avery{n}")
-    last_name = factory.Sequence(lambda n: f"Nguyen{n}")
+    first_name = factory.Sequence(lambda n: f"Avery{_letters(n)}")
+    last_name = factory.Sequence(lambda n: f"Nguyen{_letters(n)}")
     slug = factory.Sequence(lambda n: f"avery-nguyen-{n}")
     credentials = factory.LazyFunction(lambda: ["MD"])
     care_approaches = factory.LazyFunction(lambda: [CareApproach.TRADITIONAL])

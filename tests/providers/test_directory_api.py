@@ -141,8 +141,24 @@ def test_query_count_does_not_grow_with_page_size(api_client, network):
             response = api_client.get(f"/api/v1/providers/?near=77002&page_size={size}")
         assert len(response.json()["results"]) == size
         counts.append(len(ctx.captured_queries))
-    # count, page, specialties, roles + the ZIP lookup and the specialty choices of the form
-    assert counts[0] == counts[1] == 6
+    # page with its total (one query), specialties, roles + the form's ZIP lookup and specialty choices
+    assert counts[0] == counts[1] == 5
+
+
+def test_pages_link_to_each_other_and_past_the_end_is_404(api_client, network):
+    first = api_client.get("/api/v1/providers/?page_size=2").json()
+    assert first["count"] == 4
+    assert first["previous"] is None
+    assert first["next"] == "http://testserver/api/v1/providers/?page=2&page_size=2"
+    second = api_client.get(first["next"]).json()
+    assert second["next"] is None
+    assert second["previous"] == "http://testserver/api/v1/providers/?page_size=2"
+    assert [r["name"] for r in first["results"] + second["results"]] == [
+        network[k].display_name for k in ("near", "west", "mid", "far")
+    ]
+    response = api_client.get("/api/v1/providers/?page=3&page_size=2")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Invalid page.", "errors": {}}
 
 
 def test_staff_api_permissions(api_client, make_user, network):
@@ -245,3 +261,58 @@ def test_staff_creates_clinic_and_location_by_api(api_client, make_user):
         format="json",
     )
     assert refused.status_code == 409
+
+
+def test_markup_in_a_name_is_refused_by_api_and_nothing_saved(api_client, make_user):
+    from providers.models import Practitioner
+
+    api_client.force_authenticate(make_user(Role.PROVIDER_SERVICES))
+    payload = {
+        "npi": "1245319599",
+        "first_name": "<script>alert(1)</script>",
+        "last_name": "Moreau",
+        "care_approaches": ["holistic"],
+    }
+    response = api_client.post("/api/v1/practitioners/", payload, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "first_name": ["Use letters, spaces, apostrophes, hyphens and periods only."]
+    }
+    assert Practitioner.objects.count() == 0
+
+
+def test_staff_updates_a_practitioner_by_api_and_it_is_audited(api_client, make_user, network):
+    from cooperative.models import AuditEvent
+
+    api_client.force_authenticate(make_user(Role.PROVIDER_SERVICES))
+    mid = network["mid"]
+    response = api_client.patch(
+        f"/api/v1/practitioners/{mid.pk}/",
+        {"panel_capacity": 250, "accepting_new_members": False},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["panel_capacity"] == 250
+    assert response.json()["places_left"] == 250
+    event = AuditEvent.objects.get(
+        object_type="providers.practitioner", object_id=str(mid.pk), action="update"
+    )
+    assert event.detail == "changed: accepting_new_members, panel_capacity"
+    bad = api_client.patch(f"/api/v1/practitioners/{mid.pk}/", {"npi": "1234567890"}, format="json")
+    assert bad.status_code == 400
+    mid.refresh_from_db()
+    assert mid.npi != "1234567890"
+
+
+def test_member_cannot_change_a_practitioner(api_client, make_user, network):
+    api_client.force_authenticate(make_user(Role.MEMBER))
+    response = api_client.patch(
+        f"/api/v1/practitioners/{network['mid'].pk}/", {"panel_capacity": 1}, format="json"
+    )
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": "Only Provider Services can change the provider network.",
+        "errors": {},
+    }
+    network["mid"].refresh_from_db()
+    assert network["mid"].panel_capacity == 100
