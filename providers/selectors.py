@@ -221,8 +221,8 @@ def practitioner_directory_page(
     number = max(1, number)
     queryset = practitioner_directory(query).annotate(total_count=Window(Count("pk")))
     offset = (number - 1) * page_size
-    items = list(queryset[offset : offset + page_size])
-    total = items[0].total_count if items else practitioner_directory(query).count()  # type: ignore[attr-defined]
+    items: list[Practitioner] = list(queryset[offset : offset + page_size])
+    total = getattr(items[0], "total_count") if items else practitioner_directory(query).count()  # noqa: B009
     return DirectoryPage(items=items, total=total, number=number, page_size=page_size)
 
 
