@@ -20,6 +20,7 @@ from django.db.models import (
     QuerySet,
     Value,
     Window,
+    prefetch_related_objects,
 )
 from django.db.models.functions import ASin, Cast, Cos, Least, Power, Radians, Sin, Sqrt
 from django.utils import timezone
@@ -114,16 +115,9 @@ def _listable_role_condition(query: DirectoryQuery, prefix: str = "roles__") -> 
     return condition
 
 
-def practitioner_directory(query: DirectoryQuery) -> QuerySet[Practitioner]:
-    """Listable practitioners matching the filters; nearest first when a ZIP is given.
-
-    With a ZIP, one grouped pass over practitioner -> roles -> locations (bounding box on
-    the location index, then great-circle distance) gives each practitioner's nearest
-    listed location as `distance_miles`. Each result carries `listed_roles` (its listable
-    roles with location and clinic).
-    """
-    # The list never shows the bio: leaving it out keeps the grouped rows narrow.
-    practitioners = Practitioner.objects.filter(status=PractitionerStatus.ACTIVE).defer("bio")
+def _directory_filtered(query: DirectoryQuery) -> QuerySet[Practitioner]:
+    """Active practitioners matching the filters, joined to their listable roles when near a ZIP."""
+    practitioners = Practitioner.objects.filter(status=PractitionerStatus.ACTIVE)
     for term in query.q.split()[:5]:
         practitioners = practitioners.filter(
             Q(first_name__icontains=term) | Q(last_name__icontains=term)
@@ -141,26 +135,46 @@ def practitioner_directory(query: DirectoryQuery) -> QuerySet[Practitioner]:
             accepting_new_members=True, panel_member_count__lt=F("panel_capacity")
         )
     if query.near is not None:
-        lat, lon = float(query.near.latitude), float(query.near.longitude)
-        practitioners = (
-            practitioners.filter(_listable_role_condition(query))
-            .annotate(distance_miles=Min(great_circle_miles(lat, lon, prefix="roles__location__")))
-            .filter(distance_miles__lte=query.radius_miles)
-        )
-        ordering = ["distance_miles", "last_name", "first_name", "pk"]
-    else:
-        roles = listable_roles()
-        if query.primary_care:
-            roles = roles.filter(is_primary_care=True)
-        practitioners = practitioners.filter(Exists(roles.filter(practitioner=OuterRef("pk"))))
-        ordering = ["last_name", "first_name", "pk"]
+        # All role conditions in one filter(): they apply to the same role row.
+        return practitioners.filter(_listable_role_condition(query))
+    roles = listable_roles()
+    if query.primary_care:
+        roles = roles.filter(is_primary_care=True)
+    return practitioners.filter(Exists(roles.filter(practitioner=OuterRef("pk"))))
+
+
+def _nearest(query: DirectoryQuery) -> Min:
+    assert query.near is not None
+    lat, lon = float(query.near.latitude), float(query.near.longitude)
+    return Min(great_circle_miles(lat, lon, prefix="roles__location__"))
+
+
+def _listed_prefetches() -> list[Prefetch]:
     listed = (
         listable_roles().select_related("location__clinic", "specialty").order_by("location__name")
     )
-    return practitioners.order_by(*ordering).prefetch_related(
+    return [
         Prefetch("specialties", queryset=Specialty.objects.order_by("display")),
         Prefetch("roles", queryset=listed, to_attr="listed_roles"),
-    )
+    ]
+
+
+def practitioner_directory(query: DirectoryQuery) -> QuerySet[Practitioner]:
+    """Listable practitioners matching the filters; nearest first when a ZIP is given.
+
+    With a ZIP, one grouped pass over practitioner -> roles -> locations (bounding box on
+    the location index, then great-circle distance) gives each practitioner's nearest
+    listed location as `distance_miles`. Each result carries `listed_roles`.
+    """
+    practitioners = _directory_filtered(query)
+    if query.near is not None:
+        practitioners = practitioners.annotate(distance_miles=_nearest(query)).filter(
+            distance_miles__lte=query.radius_miles
+        )
+        ordering = ["distance_miles", "last_name", "first_name", "pk"]
+    else:
+        ordering = ["last_name", "first_name", "pk"]
+    return practitioners.order_by(*ordering).prefetch_related(*_listed_prefetches())
 
 
 @dataclass(frozen=True)
@@ -213,17 +227,34 @@ class DirectoryPage:
 def practitioner_directory_page(
     query: DirectoryQuery, *, number: int, page_size: int
 ) -> DirectoryPage:
-    """A page of the directory and the total number of results, in one query.
+    """A page of the directory and the total number of results.
 
-    COUNT(*) OVER () runs after the grouping, so it counts practitioners; a page past the
-    end falls back to a plain count. Saves the second pass a paginator's count() would make.
+    The ordering pass is narrow: it groups only ids and names with the nearest distance, and
+    counts the total with COUNT(*) OVER () in the same query. The page's practitioners are
+    then loaded by id with their specialties and listed roles.
     """
     number = max(1, number)
-    queryset = practitioner_directory(query).annotate(total_count=Window(Count("pk")))
     offset = (number - 1) * page_size
-    items: list[Practitioner] = list(queryset[offset : offset + page_size])
-    total = getattr(items[0], "total_count") if items else practitioner_directory(query).count()  # noqa: B009
-    return DirectoryPage(items=items, total=total, number=number, page_size=page_size)
+    ordered = _directory_filtered(query).values("pk", "last_name", "first_name")
+    if query.near is not None:
+        ordered = ordered.annotate(distance=_nearest(query)).filter(
+            distance__lte=query.radius_miles
+        )
+        ordering = ["distance", "last_name", "first_name", "pk"]
+    else:
+        ordering = ["last_name", "first_name", "pk"]
+    ordered = ordered.annotate(total_count=Window(Count("pk"))).order_by(*ordering)
+    rows = list(ordered[offset : offset + page_size])
+    if not rows:
+        return DirectoryPage(items=[], total=ordered.count(), number=number, page_size=page_size)
+    by_pk = Practitioner.objects.defer("bio").in_bulk([row["pk"] for row in rows])
+    items = [by_pk[row["pk"]] for row in rows]
+    prefetch_related_objects(items, *_listed_prefetches())
+    for item, row in zip(items, rows, strict=True):
+        item.distance_miles = row.get("distance")  # type: ignore[attr-defined]
+    return DirectoryPage(
+        items=items, total=rows[0]["total_count"], number=number, page_size=page_size
+    )
 
 
 def practitioner_profile_get(slug: str) -> Practitioner | None:

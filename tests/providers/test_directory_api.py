@@ -141,8 +141,8 @@ def test_query_count_does_not_grow_with_page_size(api_client, network):
             response = api_client.get(f"/api/v1/providers/?near=77002&page_size={size}")
         assert len(response.json()["results"]) == size
         counts.append(len(ctx.captured_queries))
-    # page with its total (one query), specialties, roles + the form's ZIP lookup and specialty choices
-    assert counts[0] == counts[1] == 5
+    # ordered ids with the total (one query), the page by id, specialties, roles + the form's ZIP and specialty choices
+    assert counts[0] == counts[1] == 6
 
 
 def test_pages_link_to_each_other_and_past_the_end_is_404(api_client, network):
