@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -96,6 +97,13 @@ TEMPLATES = [
 
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/coopcare"),
+}
+# Tests create their own database, named per checkout so two clones on one machine
+# (a developer's tree and a CI run) never drop each other's test database.
+_checkout = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]
+DATABASES["default"]["TEST"] = {
+    "NAME": env.str("DATABASE_TEST_NAME", default="")
+    or f"test_{DATABASES['default']['NAME']}_{_checkout}"
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
