@@ -159,24 +159,6 @@ def _listed_prefetches() -> list[Prefetch]:
     ]
 
 
-def practitioner_directory(query: DirectoryQuery) -> QuerySet[Practitioner]:
-    """Listable practitioners matching the filters; nearest first when a ZIP is given.
-
-    With a ZIP, one grouped pass over practitioner -> roles -> locations (bounding box on
-    the location index, then great-circle distance) gives each practitioner's nearest
-    listed location as `distance_miles`. Each result carries `listed_roles`.
-    """
-    practitioners = _directory_filtered(query)
-    if query.near is not None:
-        practitioners = practitioners.annotate(distance_miles=_nearest(query)).filter(
-            distance_miles__lte=query.radius_miles
-        )
-        ordering = ["distance_miles", "last_name", "first_name", "pk"]
-    else:
-        ordering = ["last_name", "first_name", "pk"]
-    return practitioners.order_by(*ordering).prefetch_related(*_listed_prefetches())
-
-
 @dataclass(frozen=True)
 class DirectoryPage:
     """One page of directory results with the total, counted in the same query."""

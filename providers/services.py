@@ -191,13 +191,7 @@ def clinic_update(
         changed.append("slug")
     _check_payment(clinic)
     _save_validated(clinic)
-    if changed:
-        audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            obj=clinic,
-            detail="changed: " + ", ".join(changed),
-        )
+    _audit_changes(actor, clinic, changed)
     return clinic
 
 
@@ -231,6 +225,14 @@ def clinic_transition(*, clinic: Clinic, to_status: str, actor: Any, reason: str
         detail=f"status: {from_status} -> {to_status}",
     )
     return clinic
+
+
+def _audit_changes(actor: Any, obj: Any, changed: list[str]) -> None:
+    """One audit row naming the fields a change touched (never their values)."""
+    if changed:
+        audit_record(
+            actor=actor, action=AuditAction.UPDATE, obj=obj, detail="changed: " + ", ".join(changed)
+        )
 
 
 def _user(actor: Any) -> Any:
@@ -281,13 +283,7 @@ def location_update(*, location: Location, actor: Any, **data: Any) -> Location:
     if "zip_code" in changed:
         _set_coordinates(location)
     _save_validated(location)
-    if changed:
-        audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            obj=location,
-            detail="changed: " + ", ".join(changed),
-        )
+    _audit_changes(actor, location, changed)
     return location
 
 
@@ -408,13 +404,7 @@ def practitioner_update(
         _set_specialties(practitioner, specialties)
         if before != set(practitioner.specialties.values_list("pk", flat=True)):
             changed.append("specialties")
-    if changed:
-        audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            obj=practitioner,
-            detail="changed: " + ", ".join(changed),
-        )
+    _audit_changes(actor, practitioner, changed)
     return practitioner
 
 
