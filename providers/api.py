@@ -94,11 +94,18 @@ class DirectoryEntrySerializer(serializers.ModelSerializer):
         return f"/providers/{obj.slug}/"
 
 
+class DirectoryPagination(DefaultPagination):
+    """Directory results come 20 to a page, like the /providers/ page (page_size up to 100)."""
+
+    page_size = 20
+    max_page_size = 100
+
+
 class DirectoryView(APIView):
     """Search the public directory: the same filters and rules as the /providers/ page."""
 
     permission_classes = [AllowAny]
-    pagination_class = DefaultPagination
+    pagination_class = DirectoryPagination
 
     @extend_schema(
         parameters=[
