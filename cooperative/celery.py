@@ -18,4 +18,8 @@ app.conf.beat_schedule = {
         "schedule": crontab(),  # every minute
         "options": {"expires": 50},
     },
+    "providers-agreements-roll": {
+        "task": "providers.agreements_roll",
+        "schedule": crontab(hour=0, minute=10),  # just after midnight, America/Chicago
+    },
 }

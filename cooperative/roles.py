@@ -38,11 +38,16 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
                 "practitioner",
                 "practitionerrole",
                 "specialty",
+                "rateagreement",
+                "ageband",
+                "feescheduleline",
+                "qualityterm",
             )
             for action in ("view", "add", "change")
         ),
         "providers.view_clinicstatusevent",
         "providers.view_zipcode",
+        "providers.view_agreementevent",
     },
     Role.ADVOCATE: {
         "providers.view_clinic",

@@ -19,14 +19,20 @@ from cooperative.exceptions import ApplicationError
 
 from . import services
 from .models import (
+    AgeBand,
+    AgreementEvent,
+    AgreementStatus,
     Clinic,
     ClinicStatus,
     ClinicStatusEvent,
+    FeeScheduleLine,
     Location,
     LocationHours,
     Practitioner,
     PractitionerRole,
     PractitionerStatus,
+    QualityTerm,
+    RateAgreement,
     Specialty,
 )
 from .selectors import VERIFICATION_MAX_AGE_DAYS
@@ -452,3 +458,231 @@ class SpecialtyAdmin(admin.ModelAdmin):
     list_display = ["display", "nucc_code", "slug"]
     search_fields = ["display", "nucc_code"]
     prepopulated_fields = {"slug": ["display"]}
+
+
+# --- Rate agreements -------------------------------------------------------------------
+
+
+class AgeBandFormSet(forms.BaseInlineFormSet):
+    """Bands are checked together: ages 0–64, no gap, no overlap (the same rule as the API)."""
+
+    def clean(self) -> None:
+        super().clean()
+        bands = [
+            services.Band(
+                f.cleaned_data["min_age"], f.cleaned_data["max_age"], f.cleaned_data["monthly_fee"]
+            )
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
+        try:
+            services.bands_check(bands)
+        except ApplicationError as error:
+            raise forms.ValidationError(error.message) from None
+
+
+class FeeLineFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        try:
+            services.lines_check(self.lines())
+        except ApplicationError as error:
+            raise forms.ValidationError(error.message) from None
+
+    def lines(self) -> list[Any]:
+        return [
+            services.Line(
+                f.cleaned_data["code"], f.cleaned_data["description"], f.cleaned_data["member_price"],
+                f.cleaned_data.get("cap_amount"), f.cleaned_data.get("cap_period") or "",
+            )
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]  # fmt: skip
+
+
+class AgeBandInline(admin.TabularInline):
+    model = AgeBand
+    formset = AgeBandFormSet
+    extra = 0
+    min_num = 1
+
+
+class FeeLineInline(admin.TabularInline):
+    model = FeeScheduleLine
+    formset = FeeLineFormSet
+    extra = 0
+
+
+class QualityTermInline(admin.TabularInline):
+    model = QualityTerm
+    extra = 0
+    fields = ("measure", "target", "last_reviewed_on")
+
+
+class AgreementEventInline(admin.TabularInline):
+    model = AgreementEvent
+    extra = 0
+    can_delete = False
+    fields = ("occurred_at", "from_status", "to_status", "actor", "on_behalf_of_provider", "reason")
+    readonly_fields = (
+        "occurred_at",
+        "from_status",
+        "to_status",
+        "actor",
+        "on_behalf_of_provider",
+        "reason",
+    )
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RenewalDueFilter(admin.SimpleListFilter):
+    title = "renewal"
+    parameter_name = "renewal"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("due", "Ending within 90 days, not yet renewed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "due":
+            from .selectors import agreements_ending_within
+
+            return queryset.filter(pk__in=agreements_ending_within(90).values("pk"))
+        return queryset
+
+
+class RateAgreementForm(forms.ModelForm):
+    years = forms.TypedChoiceField(
+        choices=[(1, "One year"), (2, "Two years")], coerce=int, initial=1
+    )
+
+    class Meta:
+        model = RateAgreement
+        fields = ["clinic", "practitioner", "term_start", "scope_of_services"]
+
+
+@admin.register(RateAgreement)
+class RateAgreementAdmin(admin.ModelAdmin):
+    """Agreements are drafted here with their bands, lines and quality terms; every save and
+    every status change goes through providers.services."""
+
+    form = RateAgreementForm
+    list_display = ["__str__", "clinic", "status", "term_start", "term_end"]
+    list_filter = ["status", RenewalDueFilter, "clinic__remit_to_state"]
+    search_fields = [
+        "clinic__legal_name",
+        "clinic__dba_name",
+        "practitioner__last_name",
+        "practitioner__npi",
+    ]
+    list_select_related = ["clinic", "practitioner"]
+    autocomplete_fields = ["clinic", "practitioner"]
+    readonly_fields = ["status", "term_end", "renewed_from", "created_at", "updated_at"]
+    inlines = [AgeBandInline, FeeLineInline, QualityTermInline, AgreementEventInline]
+    actions = ["offer", "record_acceptance", "activate", "renew"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = [
+            "clinic",
+            "practitioner",
+            "term_start",
+            "scope_of_services",
+            "status",
+            "term_end",
+            "renewed_from",
+        ]
+        return (["years"] + fields) if obj is None else fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        base = list(self.readonly_fields)
+        if obj is not None:
+            base += ["clinic", "practitioner", "term_start"]
+        return base
+
+    def save_model(self, request: HttpRequest, obj: RateAgreement, form: Any, change: bool) -> None:
+        """Nothing here: the agreement and its terms are saved together in save_related."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        by_model = {formset.model: formset for formset in formsets}
+        bands = [
+            services.Band(
+                f.cleaned_data["min_age"], f.cleaned_data["max_age"], f.cleaned_data["monthly_fee"]
+            )
+            for f in by_model[AgeBand].forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
+        lines = by_model[FeeScheduleLine].lines()
+        quality = [
+            services.Quality(f.cleaned_data["measure"], f.cleaned_data["target"])
+            for f in by_model[QualityTerm].forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
+        if change:
+            saved = services.agreement_terms_update(
+                agreement=form.instance,
+                actor=request.user,
+                bands=bands,
+                lines=lines,
+                quality=quality,
+                scope_of_services=form.cleaned_data.get("scope_of_services", ""),
+            )
+        else:
+            saved = services.agreement_draft(
+                clinic=form.cleaned_data["clinic"],
+                practitioner=form.cleaned_data.get("practitioner"),
+                actor=request.user,
+                term_start=form.cleaned_data["term_start"],
+                years=form.cleaned_data["years"],
+                bands=bands,
+                lines=lines,
+                quality=quality,
+                scope_of_services=form.cleaned_data.get("scope_of_services", ""),
+            )
+        form.instance.pk = saved.pk
+        form.instance.refresh_from_db()
+        for formset in formsets:
+            _mark_saved(formset, [], [])
+
+    def _step(
+        self, request: HttpRequest, queryset: QuerySet[RateAgreement], to_status: str, **kwargs: Any
+    ) -> None:
+        done = 0
+        for agreement in queryset:
+            try:
+                services.agreement_transition(
+                    agreement=agreement, to_status=to_status, actor=request.user, **kwargs
+                )
+                done += 1
+            except ApplicationError as error:
+                messages.error(request, f"{agreement}: {error.message}")
+        if done:
+            messages.success(
+                request, f"{done} agreement(s) now {AgreementStatus(to_status).label.lower()}."
+            )
+
+    @admin.action(description="Offer selected drafts to their providers", permissions=["change"])
+    def offer(self, request: HttpRequest, queryset: QuerySet[RateAgreement]) -> None:
+        self._step(request, queryset, AgreementStatus.OFFERED)
+
+    @admin.action(
+        description="Record the provider's acceptance (on their behalf)", permissions=["change"]
+    )
+    def record_acceptance(self, request: HttpRequest, queryset: QuerySet[RateAgreement]) -> None:
+        self._step(request, queryset, AgreementStatus.ACCEPTED, on_behalf_of_provider=True,
+                   reason="Recorded by staff on the provider's behalf")  # fmt: skip
+
+    @admin.action(description="Activate selected accepted agreements", permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[RateAgreement]) -> None:
+        self._step(request, queryset, AgreementStatus.ACTIVE)
+
+    @admin.action(
+        description="Renew selected agreements (new draft, same terms)", permissions=["change"]
+    )
+    def renew(self, request: HttpRequest, queryset: QuerySet[RateAgreement]) -> None:
+        for agreement in queryset:
+            try:
+                renewal = services.agreement_renew(agreement=agreement, actor=request.user)
+                messages.success(request, f"Drafted renewal {renewal}.")
+            except ApplicationError as error:
+                messages.error(request, f"{agreement}: {error.message}")

@@ -74,6 +74,14 @@ class DirectoryEntrySerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="display_name")
     places_left = serializers.IntegerField()
     distance_miles = serializers.SerializerMethodField()
+    code_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The member price of the ?code= service, when one is asked for.",
+    )
     specialties = SpecialtySerializer(many=True)
     locations = DirectoryLocationSerializer(source="listed_roles", many=True)
     profile_url = serializers.SerializerMethodField()
@@ -83,7 +91,7 @@ class DirectoryEntrySerializer(serializers.ModelSerializer):
         fields = [
             "id", "slug", "npi", "name", "first_name", "last_name", "credentials", "specialties",
             "care_approaches", "languages", "accepting_new_members", "panel_capacity",
-            "places_left", "distance_miles", "locations", "profile_url",
+            "places_left", "distance_miles", "code_price", "locations", "profile_url",
         ]  # fmt: skip
 
     def get_distance_miles(self, obj: Practitioner) -> float | None:
@@ -117,6 +125,9 @@ class DirectoryView(APIView):
             OpenApiParameter("language", str, enum=Language.values),
             OpenApiParameter("accepting", bool),
             OpenApiParameter("primary_care", bool),
+            OpenApiParameter(
+                "code", str, description="CPT/HCPCS code: providers that list it, with the price"
+            ),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
         ],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import random
 from datetime import date, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -19,14 +20,19 @@ from django.utils import timezone
 from cooperative.validators import npi_check_digit
 
 from .models import (
+    AgeBand,
+    AgreementEvent,
+    AgreementStatus,
     CareApproach,
     Clinic,
     ClinicStatus,
+    FeeScheduleLine,
     Location,
     LocationHours,
     Practitioner,
     PractitionerRole,
     PractitionerStatus,
+    RateAgreement,
     Specialty,
     ZipCode,
 )
@@ -95,6 +101,22 @@ PRIMARY_CARE_CODES = [
 ]
 LANGUAGE_POOL = ["es", "vi", "zh", "ar", "tl", "fr", "ko", "hi", "nv", "ru"]
 PHOTO_LIMIT = 60
+COMMON_SERVICES = [
+    ("99202", "New patient visit, straightforward", 60), ("99203", "New patient visit, low complexity", 85),
+    ("99213", "Established patient visit, low complexity", 45), ("99214", "Established patient visit, moderate", 70),
+    ("36415", "Blood draw", 8), ("80053", "Comprehensive metabolic panel", 14), ("80061", "Lipid panel", 12),
+    ("85025", "Complete blood count", 9), ("83036", "Hemoglobin A1c", 11), ("81002", "Urinalysis", 6),
+    ("87880", "Rapid strep test", 15), ("87804", "Rapid flu test", 18), ("93000", "Electrocardiogram with report", 35),
+    ("94010", "Spirometry", 40), ("90471", "Vaccine administration", 15), ("90686", "Flu vaccine", 25),
+    ("11102", "Skin biopsy", 95), ("17110", "Wart removal", 65), ("12001", "Simple wound repair, up to 2.5 cm", 120),
+    ("10060", "Abscess drainage, simple", 110), ("69210", "Earwax removal", 30), ("20610", "Large joint injection", 75),
+    ("96372", "Injection, therapeutic", 20), ("J3301", "Triamcinolone, 10 mg", 6), ("J1885", "Ketorolac, 15 mg", 5),
+    ("97110", "Therapeutic exercise, 15 minutes", 35), ("98941", "Chiropractic adjustment, 3–4 regions", 45),
+    ("97810", "Acupuncture, first 15 minutes", 55), ("90834", "Psychotherapy, 45 minutes", 95),
+    ("82947", "Blood glucose", 5), ("84443", "Thyroid stimulating hormone", 16), ("87086", "Urine culture", 14),
+    ("81025", "Pregnancy test, urine", 8), ("29125", "Short arm splint", 45), ("99406", "Smoking cessation counselling", 20),
+]  # fmt: skip
+SCOPE = "Unlimited office visits\nSame-week appointments\nTelehealth and messaging\nCare coordination with specialists"
 BIO_TEMPLATE = (
     "{first} practises {approach} primary care with long appointments and same-week visits. "
     "Members can reach {first} by phone or message between visits."
@@ -289,6 +311,8 @@ def seed_providers(options: Any, rng: random.Random) -> str:
             )
     PractitionerRole.objects.bulk_create(roles, batch_size=5000)
 
+    agreements = _seed_agreements(clinics, options.seed, today)
+
     photos = 0
     for npi, *_ in plan[:PHOTO_LIMIT]:
         practitioner = by_npi[npi]
@@ -302,5 +326,56 @@ def seed_providers(options: Any, rng: random.Random) -> str:
         photos += 1
     return (
         f"{len(by_npi)} practitioners, {len(clinics)} clinics, "
-        f"{sum(len(v) for v in locations_by_clinic.values())} locations ({photos} new photos)"
+        f"{sum(len(v) for v in locations_by_clinic.values())} locations, {agreements} new agreements "
+        f"({photos} new photos)"
     )
+
+
+def _seed_agreements(clinics: list[Clinic], seed: int, today: date) -> int:
+    """An active one-year agreement per active demo clinic, with realistic DPC fees and 20–40 codes."""
+    have = set(RateAgreement.objects.filter(clinic__in=clinics).values_list("clinic_id", flat=True))
+    start = today.replace(month=1, day=1)
+    created = []
+    for clinic in clinics:
+        if clinic.pk in have or clinic.status != ClinicStatus.ACTIVE:
+            continue
+        created.append(
+            RateAgreement(
+                clinic=clinic, term_start=start, term_end=start.replace(year=start.year + 1) - timedelta(days=1),
+                status=AgreementStatus.ACTIVE, scope_of_services=SCOPE,
+            )
+        )  # fmt: skip
+    RateAgreement.objects.bulk_create(created, batch_size=2000)
+    bands, lines = [], []
+    for agreement in created:
+        rng = random.Random(f"{seed}:agreement:{agreement.clinic_id}")  # noqa: S311 (demo data)
+        for low, high, fees in ((0, 17, (30, 60)), (18, 44, (60, 90)), (45, 64, (90, 120))):
+            bands.append(
+                AgeBand(
+                    agreement=agreement,
+                    min_age=low,
+                    max_age=high,
+                    monthly_fee=Decimal(rng.randrange(*fees, 5)),
+                )
+            )
+        for code, description, price in rng.sample(
+            COMMON_SERVICES, rng.randint(20, min(35, len(COMMON_SERVICES)))
+        ):
+            lines.append(
+                FeeScheduleLine(
+                    agreement=agreement, code=code, description=description,
+                    member_price=(Decimal(price) * Decimal(rng.choice(["0.9", "1", "1.1"]))).quantize(Decimal("0.01")),
+                )
+            )  # fmt: skip
+    AgeBand.objects.bulk_create(bands, batch_size=5000)
+    FeeScheduleLine.objects.bulk_create(lines, batch_size=5000)
+    AgreementEvent.objects.bulk_create(
+        [
+            AgreementEvent(
+                agreement=a, from_status="", to_status=AgreementStatus.ACTIVE, reason="Demo data"
+            )
+            for a in created
+        ],
+        batch_size=5000,
+    )
+    return len(created)

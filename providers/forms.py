@@ -47,6 +47,13 @@ class DirectorySearchForm(forms.Form):
     language = forms.ChoiceField(
         label="Language", required=False, choices=[("", "Any language"), *Language.choices]
     )
+    code = forms.CharField(
+        label="Service code",
+        required=False,
+        max_length=5,
+        help_text="CPT or HCPCS, e.g. 99213",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. 99213"}),
+    )
     accepting = forms.BooleanField(label="Accepting new members", required=False)
     primary_care = forms.BooleanField(label="Primary care", required=False)
 
@@ -79,6 +86,14 @@ class DirectorySearchForm(forms.Form):
         except ApplicationError as error:
             raise forms.ValidationError(error.message, code="unknown_zip") from None
 
+    def clean_code(self) -> str:
+        from .models import validate_service_code
+
+        value = self.cleaned_data.get("code", "").strip().upper()
+        if value:
+            validate_service_code(value)
+        return value
+
     def to_query(self) -> DirectoryQuery:
         data = self.cleaned_data
         return DirectoryQuery(
@@ -90,4 +105,5 @@ class DirectorySearchForm(forms.Form):
             language=data.get("language", ""),
             accepting=bool(data.get("accepting")),
             primary_care=bool(data.get("primary_care")),
+            code=data.get("code", ""),
         )

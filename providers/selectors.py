@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import (
@@ -26,12 +26,16 @@ from django.db.models.functions import ASin, Cast, Cos, Least, Power, Radians, S
 from django.utils import timezone
 
 from .models import (
+    AgeBand,
+    AgreementStatus,
     Clinic,
     ClinicStatus,
+    FeeScheduleLine,
     Location,
     Practitioner,
     PractitionerRole,
     PractitionerStatus,
+    RateAgreement,
     Specialty,
     ZipCode,
 )
@@ -53,6 +57,7 @@ class DirectoryQuery:
     language: str = ""
     accepting: bool = False
     primary_care: bool = False
+    code: str = ""
 
 
 def listable_roles() -> QuerySet[PractitionerRole]:
@@ -134,6 +139,14 @@ def _directory_filtered(query: DirectoryQuery) -> QuerySet[Practitioner]:
         practitioners = practitioners.filter(
             accepting_new_members=True, panel_member_count__lt=F("panel_capacity")
         )
+    if query.code:
+        practitioners = practitioners.filter(
+            Exists(
+                _priced_lines(query.code).filter(
+                    agreement__clinic__locations__roles__practitioner=OuterRef("pk")
+                )
+            )
+        )
     if query.near is not None:
         # All role conditions in one filter(): they apply to the same role row.
         return practitioners.filter(_listable_role_condition(query))
@@ -141,6 +154,17 @@ def _directory_filtered(query: DirectoryQuery) -> QuerySet[Practitioner]:
     if query.primary_care:
         roles = roles.filter(is_primary_care=True)
     return practitioners.filter(Exists(roles.filter(practitioner=OuterRef("pk"))))
+
+
+def _priced_lines(code: str) -> QuerySet[FeeScheduleLine]:
+    """Fee lines for a code in agreements active today."""
+    today = timezone.localdate()
+    return FeeScheduleLine.objects.filter(
+        code=code,
+        agreement__status=AgreementStatus.ACTIVE,
+        agreement__term_start__lte=today,
+        agreement__term_end__gte=today,
+    )
 
 
 def _nearest(query: DirectoryQuery) -> Min:
@@ -232,8 +256,19 @@ def practitioner_directory_page(
     by_pk = Practitioner.objects.defer("bio").in_bulk([row["pk"] for row in rows])
     items = [by_pk[row["pk"]] for row in rows]
     prefetch_related_objects(items, *_listed_prefetches())
+    prices: dict[int, Decimal] = {}
+    if query.code:
+        # The price of the code for each practitioner on the page (their clinic's active agreement).
+        for practitioner_id, price in (
+            _priced_lines(query.code)
+            .filter(agreement__clinic__locations__roles__practitioner__in=items)
+            .values_list("agreement__clinic__locations__roles__practitioner", "member_price")
+            .order_by("member_price")
+        ):
+            prices.setdefault(practitioner_id, price)
     for item, row in zip(items, rows, strict=True):
         item.distance_miles = row.get("distance")  # type: ignore[attr-defined]
+        item.code_price = prices.get(item.pk)  # type: ignore[attr-defined]
     return DirectoryPage(
         items=items, total=rows[0]["total_count"], number=number, page_size=page_size
     )
@@ -288,3 +323,81 @@ def practitioners_needing_verification() -> QuerySet[Practitioner]:
 
 def specialty_choices() -> list[tuple[str, str]]:
     return list(Specialty.objects.order_by("display").values_list("slug", "display"))
+
+
+# --- Rate agreements -------------------------------------------------------------------
+
+
+def active_agreement_for(practitioner: Practitioner, on_date: date) -> RateAgreement | None:
+    """The agreement that prices this practitioner's members on a date: one made for the
+    practitioner wins over the clinic's; the clinic is the one of the practitioner's primary-care
+    role open on that date."""
+    clinic_ids = list(
+        PractitionerRole.objects.filter(
+            practitioner=practitioner, is_primary_care=True, start_date__lte=on_date
+        )
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=on_date))
+        .order_by("start_date", "pk")
+        .values_list("location__clinic_id", flat=True)
+    )
+    if not clinic_ids:
+        return None
+    candidates = RateAgreement.objects.filter(
+        clinic_id__in=clinic_ids,
+        status=AgreementStatus.ACTIVE,
+        term_start__lte=on_date,
+        term_end__gte=on_date,
+    ).filter(Q(practitioner=practitioner) | Q(practitioner__isnull=True))
+    # Practitioner-specific first, then the clinic of the earliest primary-care role.
+    return min(
+        candidates,
+        key=lambda a: (a.practitioner_id is None, clinic_ids.index(a.clinic_id)),
+        default=None,
+    )
+
+
+def pcp_fee_for(practitioner: Practitioner, age: int, on_date: date) -> Decimal | None:
+    """What a member of `age` pays this PCP for primary care in the month of `on_date`, and
+    exactly what the PCP is paid per paid member; None when no active agreement prices it."""
+    agreement = active_agreement_for(practitioner, on_date)
+    if agreement is None:
+        return None
+    band = agreement.age_bands.filter(min_age__lte=age, max_age__gte=age).first()
+    return band.monthly_fee if band else None
+
+
+def agreements_ending_within(
+    days: int = 90, *, today: date | None = None
+) -> QuerySet[RateAgreement]:
+    """Active agreements ending within `days` that have no renewal under way (staff's renewal list)."""
+    today = today or timezone.localdate()
+    renewing = RateAgreement.objects.filter(renewed_from=OuterRef("pk")).exclude(
+        status__in=[AgreementStatus.REJECTED, AgreementStatus.TERMINATED]
+    )
+    return (
+        RateAgreement.objects.filter(
+            status=AgreementStatus.ACTIVE,
+            term_end__gte=today,
+            term_end__lte=today + timedelta(days=days),
+        )
+        .exclude(Exists(renewing))
+        .select_related("clinic", "practitioner")
+        .order_by("term_end", "pk")
+    )
+
+
+def public_price_list(
+    practitioner: Practitioner, on_date: date | None = None
+) -> RateAgreement | None:
+    """The active agreement shown on a profile, with its bands, lines and scope prefetched."""
+    agreement = active_agreement_for(practitioner, on_date or timezone.localdate())
+    if agreement is None:
+        return None
+    return (
+        RateAgreement.objects.filter(pk=agreement.pk)
+        .prefetch_related(
+            Prefetch("age_bands", queryset=AgeBand.objects.order_by("min_age")),
+            Prefetch("fee_lines", queryset=FeeScheduleLine.objects.order_by("code")),
+        )
+        .get()
+    )

@@ -7,7 +7,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from .forms import DEFAULT_RADIUS_MILES, MAX_RADIUS_MILES, DirectorySearchForm
-from .selectors import clinic_public_get, practitioner_directory_page, practitioner_profile_get
+from .selectors import (
+    clinic_public_get,
+    practitioner_directory_page,
+    practitioner_profile_get,
+    public_price_list,
+)
 
 PAGE_SIZE = 20
 
@@ -57,7 +62,11 @@ def practitioner_profile(request: HttpRequest, slug: str) -> HttpResponse:
     practitioner = practitioner_profile_get(slug)
     if practitioner is None:
         raise Http404("No listed provider here.")
-    return render(request, "providers/practitioner_profile.html", {"practitioner": practitioner})
+    return render(
+        request,
+        "providers/practitioner_profile.html",
+        {"practitioner": practitioner, "agreement": public_price_list(practitioner)},
+    )
 
 
 @require_GET

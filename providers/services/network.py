@@ -20,7 +20,7 @@ from cooperative.exceptions import ApplicationError, ConflictError
 from cooperative.models import AuditAction
 from cooperative.validators import normalize_ein, normalize_phone, normalize_zip
 
-from .models import (
+from ..models import (
     CLINIC_TRANSITIONS,
     Clinic,
     ClinicStatus,
