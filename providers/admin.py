@@ -19,6 +19,7 @@ from cooperative.exceptions import ApplicationError
 
 from . import services
 from .models import (
+    EDITABLE_STATUSES,
     AgeBand,
     AgreementEvent,
     AgreementStatus,
@@ -468,6 +469,8 @@ class AgeBandFormSet(forms.BaseInlineFormSet):
 
     def clean(self) -> None:
         super().clean()
+        if self.instance.pk and self.instance.status not in EDITABLE_STATUSES:
+            return  # read-only: nothing submitted to check
         bands = [
             services.Band(
                 f.cleaned_data["min_age"], f.cleaned_data["max_age"], f.cleaned_data["monthly_fee"]
@@ -484,6 +487,8 @@ class AgeBandFormSet(forms.BaseInlineFormSet):
 class FeeLineFormSet(forms.BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
+        if self.instance.pk and self.instance.status not in EDITABLE_STATUSES:
+            return
         try:
             services.lines_check(self.lines())
         except ApplicationError as error:
@@ -500,20 +505,36 @@ class FeeLineFormSet(forms.BaseInlineFormSet):
         ]  # fmt: skip
 
 
-class AgeBandInline(admin.TabularInline):
+class TermsInlineMixin:
+    """Terms can change only while the agreement is a draft or a counter being answered."""
+
+    def _editable(self, obj: Any) -> bool:
+        return obj is None or obj.status in EDITABLE_STATUSES
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._editable(obj) and super().has_add_permission(request, obj)  # type: ignore[misc]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._editable(obj) and super().has_change_permission(request, obj)  # type: ignore[misc]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._editable(obj) and super().has_delete_permission(request, obj)  # type: ignore[misc]
+
+
+class AgeBandInline(TermsInlineMixin, admin.TabularInline):
     model = AgeBand
     formset = AgeBandFormSet
     extra = 0
     min_num = 1
 
 
-class FeeLineInline(admin.TabularInline):
+class FeeLineInline(TermsInlineMixin, admin.TabularInline):
     model = FeeScheduleLine
     formset = FeeLineFormSet
     extra = 0
 
 
-class QualityTermInline(admin.TabularInline):
+class QualityTermInline(TermsInlineMixin, admin.TabularInline):
     model = QualityTerm
     extra = 0
     fields = ("measure", "target", "last_reviewed_on")
@@ -554,7 +575,11 @@ class RenewalDueFilter(admin.SimpleListFilter):
 
 class RateAgreementForm(forms.ModelForm):
     years = forms.TypedChoiceField(
-        choices=[(1, "One year"), (2, "Two years")], coerce=int, initial=1
+        choices=[(1, "One year"), (2, "Two years")],
+        coerce=int,
+        initial=1,
+        required=False,
+        empty_value=1,
     )
 
     class Meta:
@@ -598,12 +623,18 @@ class RateAgreementAdmin(admin.ModelAdmin):
         base = list(self.readonly_fields)
         if obj is not None:
             base += ["clinic", "practitioner", "term_start"]
+            if obj.status not in EDITABLE_STATUSES:
+                base.append("scope_of_services")
         return base
 
     def save_model(self, request: HttpRequest, obj: RateAgreement, form: Any, change: bool) -> None:
         """Nothing here: the agreement and its terms are saved together in save_related."""
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        if change and form.instance.status not in EDITABLE_STATUSES:
+            for formset in formsets:
+                _mark_saved(formset, [], [])
+            return  # terms are read-only past the draft: nothing to save
         by_model = {formset.model: formset for formset in formsets}
         bands = [
             services.Band(

@@ -72,3 +72,33 @@ def test_a_gap_in_the_bands_is_shown_and_nothing_saved(staff_client):
     assert response.status_code == 200
     assert "Ages 18–18 are not covered by any band." in response.content.decode()
     assert RateAgreement.objects.count() == 0
+
+
+def test_active_agreement_terms_are_read_only_in_the_admin(staff_client):
+    role = RoleFactory(location=LocationFactory())
+    staff_client.post(
+        "/admin/providers/rateagreement/add/", form(role.location.clinic, [(0, 64, "70")])
+    )
+    agreement = RateAgreement.objects.get()
+    for action in ("offer", "record_acceptance", "activate"):
+        staff_client.post(
+            "/admin/providers/rateagreement/",
+            {"action": action, "_selected_action": [agreement.pk]},
+        )
+    page = staff_client.get(
+        f"/admin/providers/rateagreement/{agreement.pk}/change/"
+    ).content.decode()
+    assert 'name="age_bands-0-monthly_fee"' not in page
+    response = staff_client.post(
+        f"/admin/providers/rateagreement/{agreement.pk}/change/",
+        {
+            **management("age_bands", total=0, initial=0),
+            **management("fee_lines"),
+            **management("quality_terms"),
+            **management("events"),
+        },
+    )
+    assert response.status_code == 302
+    assert list(agreement.age_bands.values_list("monthly_fee", flat=True)) == [
+        __import__("decimal").Decimal("70.00")
+    ]
