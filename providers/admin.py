@@ -579,7 +579,7 @@ class RateAgreementForm(forms.ModelForm):
         coerce=int,
         initial=1,
         required=False,
-        empty_value=1,  # type: ignore[arg-type],
+        empty_value=1,  # type: ignore[arg-type]
     )
 
     class Meta:
