@@ -8,7 +8,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
-from .permissions import can_open_admin, is_staff_member, primary_role, user_roles
+from .permissions import can_open_admin, has_role, is_staff_member, primary_role, user_roles
+from .roles import Role
 
 
 def navigation_for(user: Any) -> list[dict[str, str]]:
@@ -21,6 +22,8 @@ def navigation_for(user: Any) -> list[dict[str, str]]:
         items.append({"key": "enroll", "label": "Join", "url": "/enroll/"})
         return items
     items.append({"key": "dashboard", "label": "Dashboard", "url": reverse("dashboard")})
+    if has_role(user, Role.PROVIDER) and not user.is_superuser:
+        items.append({"key": "offers", "label": "Offers", "url": reverse("provider:offers")})
     if can_open_admin(user):
         items.append({"key": "admin", "label": "Admin", "url": reverse("admin:index")})
     if is_staff_member(user):

@@ -42,12 +42,14 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
                 "ageband",
                 "feescheduleline",
                 "qualityterm",
+                "provideraccount",
             )
             for action in ("view", "add", "change")
         ),
         "providers.view_clinicstatusevent",
         "providers.view_zipcode",
         "providers.view_agreementevent",
+        "providers.view_agreementproposal",
     },
     Role.ADVOCATE: {
         "providers.view_clinic",

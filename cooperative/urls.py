@@ -33,6 +33,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("providers.urls")),
     path("fhir/", include("providers.fhir_urls")),
+    path("provider/", include("providers.portal_urls")),
     # Each app mounts its pages here when its issue lands (enroll/, me/, ...).
 ]
 

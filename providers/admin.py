@@ -32,6 +32,7 @@ from .models import (
     Practitioner,
     PractitionerRole,
     PractitionerStatus,
+    ProviderAccount,
     QualityTerm,
     RateAgreement,
     Specialty,
@@ -692,16 +693,44 @@ class RateAgreementAdmin(admin.ModelAdmin):
                 request, f"{done} agreement(s) now {AgreementStatus(to_status).label.lower()}."
             )
 
+    def _answer(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[RateAgreement],
+        service: Any,
+        done_message: str,
+    ) -> None:
+        done = 0
+        for agreement in queryset:
+            try:
+                service(agreement)
+                done += 1
+            except ApplicationError as error:
+                messages.error(request, f"{agreement}: {error.message}")
+        if done:
+            messages.success(request, f"{done} agreement(s) {done_message}.")
+
     @admin.action(description="Offer selected drafts to their providers", permissions=["change"])
     def offer(self, request: HttpRequest, queryset: QuerySet[RateAgreement]) -> None:
-        self._step(request, queryset, AgreementStatus.OFFERED)
+        self._answer(
+            request,
+            queryset,
+            lambda a: services.offer_send(agreement=a, actor=request.user),
+            "offered",
+        )
 
     @admin.action(
-        description="Record the provider's acceptance (on their behalf)", permissions=["change"]
+        description="Accept: the provider's answer (on their behalf), or the provider's counter",
+        permissions=["change"],
     )
     def record_acceptance(self, request: HttpRequest, queryset: QuerySet[RateAgreement]) -> None:
-        self._step(request, queryset, AgreementStatus.ACCEPTED, on_behalf_of_provider=True,
-                   reason="Recorded by staff on the provider's behalf")  # fmt: skip
+        def accept(agreement: RateAgreement) -> Any:
+            on_behalf = agreement.status == AgreementStatus.OFFERED
+            return services.offer_accept(
+                agreement=agreement, actor=request.user, on_behalf_of_provider=on_behalf
+            )
+
+        self._answer(request, queryset, accept, "accepted")
 
     @admin.action(description="Activate selected accepted agreements", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[RateAgreement]) -> None:
@@ -717,3 +746,22 @@ class RateAgreementAdmin(admin.ModelAdmin):
                 messages.success(request, f"Drafted renewal {renewal}.")
             except ApplicationError as error:
                 messages.error(request, f"{agreement}: {error.message}")
+
+
+@admin.register(ProviderAccount)
+class ProviderAccountAdmin(admin.ModelAdmin):
+    """Which clinic a Provider user answers for in the provider portal."""
+
+    list_display = ["user", "clinic", "created_at"]
+    search_fields = ["user__username", "user__email", "clinic__legal_name", "clinic__dba_name"]
+    autocomplete_fields = ["clinic"]
+    raw_id_fields = ["user"]
+
+    def save_model(
+        self, request: HttpRequest, obj: ProviderAccount, form: Any, change: bool
+    ) -> None:
+        saved = services.provider_account_link(
+            user=form.cleaned_data["user"], clinic=form.cleaned_data["clinic"], actor=request.user
+        )
+        obj.pk = saved.pk
+        obj.refresh_from_db()

@@ -31,9 +31,10 @@ from .models import (
     Location,
     PaymentMethod,
     Practitioner,
+    RateAgreement,
     Specialty,
 )
-from .selectors import listable_roles, practitioner_directory_page
+from .selectors import listable_roles, offers_visible_to, practitioner_directory_page
 
 
 def is_provider_services(user: Any) -> bool:
@@ -348,3 +349,114 @@ class PractitionerViewSet(ClinicViewSet):
         serializer.instance = services.practitioner_update(
             practitioner=serializer.instance, actor=self.request.user, **serializer.validated_data
         )
+
+
+# --- Offers (messenger model) ----------------------------------------------------------
+
+
+class OfferBandSerializer(serializers.Serializer):
+    min_age = serializers.IntegerField()
+    max_age = serializers.IntegerField()
+    monthly_fee = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class OfferLineSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    description = serializers.CharField()
+    member_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class OfferProposalSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    side = serializers.CharField()
+    on_behalf_of_provider = serializers.BooleanField()
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    terms = serializers.JSONField()
+
+
+class OfferSerializer(serializers.ModelSerializer):
+    clinic_name = serializers.CharField(source="clinic.display_name")
+    age_bands = OfferBandSerializer(many=True)
+    fee_lines = OfferLineSerializer(many=True)
+    proposals = OfferProposalSerializer(many=True)
+
+    class Meta:
+        model = RateAgreement
+        fields = [
+            "id", "clinic", "clinic_name", "practitioner", "term_start", "term_end", "status",
+            "scope_of_services", "age_bands", "fee_lines", "proposals", "updated_at",
+        ]  # fmt: skip
+
+
+class OfferRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+    on_behalf_of_provider = serializers.BooleanField(default=False)
+
+
+class OfferAcceptSerializer(serializers.Serializer):
+    on_behalf_of_provider = serializers.BooleanField(default=False)
+
+
+class OfferCounterSerializer(serializers.Serializer):
+    band_fees = serializers.DictField(
+        child=serializers.DecimalField(max_digits=12, decimal_places=2),
+        help_text="First age of the band -> fee",
+    )
+    line_prices = serializers.DictField(
+        child=serializers.DecimalField(max_digits=12, decimal_places=2),
+        required=False,
+        help_text="Code -> price",
+    )
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    on_behalf_of_provider = serializers.BooleanField(default=False)
+
+
+class OfferViewSet(viewsets.ReadOnlyModelViewSet):
+    """Offers: a Provider user sees and answers only its own clinic's; Provider Services see all
+    and answer counters (or record a provider's answer on its behalf)."""
+
+    serializer_class = OfferSerializer
+
+    def get_queryset(self) -> QuerySet[RateAgreement]:
+        return offers_visible_to(self.request.user).prefetch_related(
+            "age_bands", "fee_lines", "proposals"
+        )
+
+    @extend_schema(request=OfferAcceptSerializer, responses=OfferSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str | None = None) -> Response:
+        data = _valid(OfferAcceptSerializer, request)
+        agreement = services.offer_accept(agreement=self.get_object(), actor=request.user, **data)
+        return Response(OfferSerializer(self.get_queryset().get(pk=agreement.pk)).data)
+
+    @extend_schema(request=OfferRejectSerializer, responses=OfferSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        data = _valid(OfferRejectSerializer, request)
+        agreement = services.offer_reject(agreement=self.get_object(), actor=request.user, **data)
+        return Response(OfferSerializer(self.get_queryset().get(pk=agreement.pk)).data)
+
+    @extend_schema(request=OfferCounterSerializer, responses=OfferSerializer)
+    @action(detail=True, methods=["post"])
+    def counter(self, request: Request, pk: str | None = None) -> Response:
+        data = _valid(OfferCounterSerializer, request)
+        try:
+            band_fees = {int(age): fee for age, fee in data["band_fees"].items()}
+        except ValueError:
+            raise ApplicationError(
+                "Band keys are the first age of each band.",
+                errors={"band_fees": ["Use ages as keys."]},
+            ) from None
+        agreement = services.offer_counter(
+            agreement=self.get_object(), actor=request.user, band_fees=band_fees,
+            line_prices=data.get("line_prices") or {}, note=data["note"],
+            on_behalf_of_provider=data["on_behalf_of_provider"],
+        )  # fmt: skip
+        return Response(OfferSerializer(self.get_queryset().get(pk=agreement.pk)).data)
+
+
+def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

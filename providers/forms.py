@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -107,3 +108,49 @@ class DirectorySearchForm(forms.Form):
             primary_care=bool(data.get("primary_care")),
             code=data.get("code", ""),
         )
+
+
+class OfferRejectForm(forms.Form):
+    reason = forms.CharField(
+        label="Why do you reject these terms?",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class OfferCounterForm(forms.Form):
+    """One field per band fee and per service price, prefilled with the terms on offer."""
+
+    note = forms.CharField(
+        label="Note to the cooperative",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, agreement: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.bands = list(agreement.age_bands.all())
+        self.lines = list(agreement.fee_lines.all())
+        for band in self.bands:
+            self.fields[f"band_{band.min_age}"] = forms.DecimalField(
+                label=f"Ages {band.min_age}–{band.max_age}, per month", max_digits=12, decimal_places=2,
+                min_value=0, initial=band.monthly_fee,
+            )  # fmt: skip
+        for line in self.lines:
+            self.fields[f"line_{line.code}"] = forms.DecimalField(
+                label=f"{line.code} {line.description}", max_digits=12, decimal_places=2, min_value=Decimal("0.01"),
+                initial=line.member_price,
+            )  # fmt: skip
+
+    def band_fields(self) -> list[Any]:
+        return [self[f"band_{band.min_age}"] for band in self.bands]
+
+    def line_fields(self) -> list[Any]:
+        return [self[f"line_{line.code}"] for line in self.lines]
+
+    def band_fees(self) -> dict[int, Decimal]:
+        return {band.min_age: self.cleaned_data[f"band_{band.min_age}"] for band in self.bands}
+
+    def line_prices(self) -> dict[str, Decimal]:
+        return {line.code: self.cleaned_data[f"line_{line.code}"] for line in self.lines}

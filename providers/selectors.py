@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import (
     Count,
@@ -27,6 +28,7 @@ from django.utils import timezone
 
 from .models import (
     AgeBand,
+    AgreementProposal,
     AgreementStatus,
     Clinic,
     ClinicStatus,
@@ -401,3 +403,67 @@ def public_price_list(
         )
         .get()
     )
+
+
+# --- Offers (messenger model) ----------------------------------------------------------
+
+
+def offers_visible_to(user: Any) -> QuerySet[RateAgreement]:
+    """Offers a user may see: Provider Services see all; a Provider user only its own clinic's;
+    anybody else none. Never another provider's terms."""
+    from cooperative.permissions import has_role
+    from cooperative.roles import Role
+
+    offered = RateAgreement.objects.filter(
+        Exists(AgreementProposal.objects.filter(agreement=OuterRef("pk")))
+    )
+    offered = offered.select_related("clinic", "practitioner").order_by("-updated_at", "-pk")
+    if has_role(user, Role.PROVIDER_SERVICES):
+        return offered
+    if has_role(user, Role.PROVIDER):
+        return offered.filter(clinic__provider_accounts__user=user)
+    return offered.none()
+
+
+def offer_detail_for(user: Any, pk: int) -> RateAgreement | None:
+    """One offer with its bands, lines and every proposal version, if the user may see it."""
+    return (
+        offers_visible_to(user)
+        .filter(pk=pk)
+        .prefetch_related(
+            Prefetch("age_bands", queryset=AgeBand.objects.order_by("min_age")),
+            Prefetch("fee_lines", queryset=FeeScheduleLine.objects.order_by("code")),
+            Prefetch(
+                "proposals",
+                queryset=AgreementProposal.objects.select_related("proposed_by").order_by(
+                    "version"
+                ),
+            ),
+        )
+        .first()
+    )
+
+
+def proposal_changes(previous: dict[str, Any] | None, current: dict[str, Any]) -> list[str]:
+    """What a proposal version changed from the one before, in words a provider reads."""
+    if previous is None:
+        return []
+    changes = []
+    old_bands = {(b[0], b[1]): b[2] for b in previous.get("bands", [])}
+    for low, high, fee in current.get("bands", []):
+        before = old_bands.get((low, high))
+        if before != fee:
+            changes.append(
+                f"Ages {low}–{high}: ${before} → ${fee} a month"
+                if before
+                else f"Ages {low}–{high}: ${fee} a month (new)"
+            )
+    old_lines = {line[0]: line[2] for line in previous.get("lines", [])}
+    new_lines = {line[0]: line[2] for line in current.get("lines", [])}
+    for code, price in new_lines.items():
+        if code not in old_lines:
+            changes.append(f"{code}: ${price} (added)")
+        elif old_lines[code] != price:
+            changes.append(f"{code}: ${old_lines[code]} → ${price}")
+    changes.extend(f"{code}: removed" for code in old_lines if code not in new_lines)
+    return changes

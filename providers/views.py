@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .forms import DEFAULT_RADIUS_MILES, MAX_RADIUS_MILES, DirectorySearchForm
+from cooperative.audit import record_denied
+from cooperative.exceptions import ApplicationError
+from cooperative.permissions import has_role, role_required
+from cooperative.roles import Role
+
+from . import services
+from .forms import (
+    DEFAULT_RADIUS_MILES,
+    MAX_RADIUS_MILES,
+    DirectorySearchForm,
+    OfferCounterForm,
+    OfferRejectForm,
+)
 from .selectors import (
     clinic_public_get,
+    offer_detail_for,
+    offers_visible_to,
     practitioner_directory_page,
     practitioner_profile_get,
+    proposal_changes,
     public_price_list,
 )
+from .services.offers import provider_clinic
 
 PAGE_SIZE = 20
 
@@ -75,3 +93,86 @@ def clinic_page(request: HttpRequest, slug: str) -> HttpResponse:
     if clinic is None:
         raise Http404("No active clinic here.")
     return render(request, "providers/clinic_detail.html", {"clinic": clinic})
+
+
+# --- Provider portal: answering offers -------------------------------------------------
+
+
+@never_cache
+@role_required(Role.PROVIDER, Role.PROVIDER_SERVICES)
+def offer_list(request: HttpRequest) -> HttpResponse:
+    """A provider's own offers (staff see all), newest first."""
+    offers = offers_visible_to(request.user)
+    return render(
+        request,
+        "providers/offer_list.html",
+        {"offers": offers, "clinic": provider_clinic(request.user)},
+    )
+
+
+@never_cache
+@role_required(Role.PROVIDER, Role.PROVIDER_SERVICES)
+def offer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One offer: the terms, every version with what it changed, and the answer forms."""
+    agreement = offer_detail_for(request.user, pk)
+    if agreement is None:
+        # Another provider's offer looks exactly like one that does not exist (and is audited).
+        record_denied(request, detail=f"offer {pk} not visible")
+        raise Http404("No such offer.")
+    reject_form = OfferRejectForm()
+    counter_form = OfferCounterForm(agreement=agreement)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "accept":
+                services.offer_accept(agreement=agreement, actor=request.user)
+                messages.success(
+                    request, "You accepted the terms. The cooperative will confirm the start date."
+                )
+                return redirect("provider:offer", pk=pk)
+            if action == "reject":
+                reject_form = OfferRejectForm(request.POST)
+                if reject_form.is_valid():
+                    services.offer_reject(
+                        agreement=agreement,
+                        actor=request.user,
+                        reason=reject_form.cleaned_data["reason"],
+                    )
+                    messages.success(
+                        request, "You rejected the terms. The cooperative has been told."
+                    )
+                    return redirect("provider:offer", pk=pk)
+            if action == "counter":
+                counter_form = OfferCounterForm(request.POST, agreement=agreement)
+                if counter_form.is_valid():
+                    services.offer_counter(
+                        agreement=agreement, actor=request.user, band_fees=counter_form.band_fees(),
+                        line_prices=counter_form.line_prices(), note=counter_form.cleaned_data["note"],
+                    )  # fmt: skip
+                    messages.success(request, "Your counter-proposal was sent to the cooperative.")
+                    return redirect("provider:offer", pk=pk)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            agreement = offer_detail_for(request.user, pk) or agreement
+    versions = []
+    previous = None
+    for proposal in agreement.proposals.all():
+        versions.append(
+            {"proposal": proposal, "changes": proposal_changes(previous, proposal.terms)}
+        )
+        previous = proposal.terms
+    is_staff = has_role(request.user, Role.PROVIDER_SERVICES)
+    can_answer = (agreement.status == "offered" and not is_staff) or (
+        agreement.status == "countered" and is_staff
+    )
+    return render(
+        request,
+        "providers/offer_detail.html",
+        {
+            "agreement": agreement,
+            "versions": list(reversed(versions)),
+            "can_answer": can_answer,
+            "reject_form": reject_form,
+            "counter_form": counter_form,
+        },
+    )

@@ -224,3 +224,52 @@ class AgreementEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agreement_id}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class ProposalSide(models.TextChoices):
+    COOPERATIVE = "cooperative", "The cooperative"
+    PROVIDER = "provider", "The provider"
+
+
+class AgreementProposal(models.Model):
+    """One version of the terms put on the table (messenger model): who proposed what, when.
+
+    `terms` is a snapshot: {"bands": [[min, max, "fee"], ...], "lines": [[code, description,
+    "price"], ...], "scope": "..."}; versions are never changed once written.
+    """
+
+    agreement = models.ForeignKey(RateAgreement, on_delete=models.PROTECT, related_name="proposals")
+    version = models.PositiveIntegerField()
+    side = models.CharField(max_length=20, choices=ProposalSide.choices)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    on_behalf_of_provider = models.BooleanField(default=False)
+    terms = models.JSONField()
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agreement", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "version"], name="proposal_unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"Agreement {self.agreement_id} v{self.version} ({self.get_side_display()})"
+
+
+class ProviderAccount(models.Model):
+    """Links a Provider user to the clinic it answers for in the provider portal."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="provider_account"
+    )
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="provider_accounts")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["clinic", "user"]
+
+    def __str__(self) -> str:
+        return f"{self.user} for {self.clinic}"
