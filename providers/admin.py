@@ -87,6 +87,16 @@ class ClinicAdminForm(forms.ModelForm):
         return data
 
 
+class BulkOfferForm(forms.Form):
+    template = forms.ModelChoiceField(
+        queryset=RateAgreement.objects.filter(status=AgreementStatus.DRAFT).select_related(
+            "clinic"
+        ),
+        label="Terms of this draft agreement",
+        help_text="Each selected clinic receives its own private offer with these terms.",
+    )
+
+
 class LocationAdminForm(forms.ModelForm):
     """Refuses a ZIP the offline data set does not know, next to the field."""
 
@@ -149,7 +159,7 @@ class ClinicAdmin(admin.ModelAdmin):
     search_fields = ["legal_name", "dba_name", "ein", "group_npi", "slug"]
     readonly_fields = ["status", "bank_account_last4", "created_at", "updated_at"]
     inlines = [LocationInline, ClinicStatusEventInline]
-    actions = ["activate", "suspend"]
+    actions = ["activate", "suspend", "offer_terms"]
     fieldsets = [
         (None, {"fields": ["legal_name", "dba_name", "slug", "status", "ein", "group_npi"]}),
         ("Public profile", {"fields": ["description", "website", "phone"]}),
@@ -231,6 +241,34 @@ class ClinicAdmin(admin.ModelAdmin):
     @admin.action(description="Activate selected clinics", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Clinic]) -> None:
         self._transition(request, queryset, ClinicStatus.ACTIVE, "Activated from the admin")
+
+    @admin.action(
+        description="Offer the terms of a draft agreement to selected clinics",
+        permissions=["change"],
+    )
+    def offer_terms(self, request: HttpRequest, queryset: QuerySet[Clinic]) -> Any:
+        """A bulk offer: each selected clinic gets its own private copy of the draft's terms."""
+        from django.template.response import TemplateResponse
+
+        form = BulkOfferForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            try:
+                offers = services.offers_send_to_clinics(
+                    template=form.cleaned_data["template"],
+                    clinics=list(queryset),
+                    actor=request.user,
+                )
+            except ApplicationError as error:
+                messages.error(request, error.message)
+                return None
+            messages.success(request, f"Offered the terms privately to {len(offers)} clinic(s).")
+            return None
+        return TemplateResponse(
+            request,
+            "admin/providers/bulk_offer.html",
+            {**self.admin_site.each_context(request), "title": "Offer terms to clinics", "clinics": queryset,
+             "form": form, "opts": self.model._meta, "action_name": "offer_terms"},
+        )  # fmt: skip
 
     @admin.action(description="Suspend selected clinics", permissions=["change"])
     def suspend(self, request: HttpRequest, queryset: QuerySet[Clinic]) -> None:

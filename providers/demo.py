@@ -32,6 +32,7 @@ from .models import (
     Practitioner,
     PractitionerRole,
     PractitionerStatus,
+    ProviderAccount,
     RateAgreement,
     Specialty,
     ZipCode,
@@ -312,6 +313,7 @@ def seed_providers(options: Any, rng: random.Random) -> str:
     PractitionerRole.objects.bulk_create(roles, batch_size=5000)
 
     agreements = _seed_agreements(clinics, options.seed, today)
+    _seed_offers(clinics)
 
     photos = 0
     for npi, *_ in plan[:PHOTO_LIMIT]:
@@ -379,3 +381,34 @@ def _seed_agreements(clinics: list[Clinic], seed: int, today: date) -> int:
         batch_size=5000,
     )
     return len(created)
+
+
+def _seed_offers(clinics: list[Clinic]) -> None:
+    """The demo `provider` user answers for the first clinic, which has next year's terms on
+    offer; the second clinic has countered its offer. Runs once (idempotent)."""
+    from django.contrib.auth import get_user_model
+
+    from . import services
+
+    users = {
+        u.username: u
+        for u in get_user_model().objects.filter(username__in=["provider", "provider.services"])
+    }
+    staff, provider = users.get("provider.services"), users.get("provider")
+    active = [c for c in clinics if c.status == ClinicStatus.ACTIVE][:2]
+    if staff is None or provider is None or not active:
+        return
+    if not ProviderAccount.objects.filter(user=provider).exists():
+        services.provider_account_link(user=provider, clinic=active[0], actor=staff)
+    for index, clinic in enumerate(active):
+        current = RateAgreement.objects.filter(clinic=clinic, status=AgreementStatus.ACTIVE).first()
+        if current is None or current.renewals.exists():
+            continue
+        renewal = services.agreement_renew(agreement=current, actor=staff)
+        services.offer_send(agreement=renewal, actor=staff, note="Next year's terms")
+        if index == 1:
+            adult = renewal.age_bands.get(min_age=18)
+            services.offer_counter(
+                agreement=renewal, actor=staff, on_behalf_of_provider=True,
+                band_fees={18: adult.monthly_fee + 5}, note="Phoned in: adults need longer visits",
+            )  # fmt: skip

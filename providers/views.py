@@ -162,6 +162,8 @@ def offer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
         previous = proposal.terms
     is_staff = has_role(request.user, Role.PROVIDER_SERVICES)
+    if is_staff:
+        counter_form.fields["note"].label = "Note to the provider"
     can_answer = (agreement.status == "offered" and not is_staff) or (
         agreement.status == "countered" and is_staff
     )
