@@ -43,6 +43,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
                 "feescheduleline",
                 "qualityterm",
                 "provideraccount",
+                "payer",
+                "payercontract",
+                "payerpolicyupdate",
             )
             for action in ("view", "add", "change")
         ),
@@ -50,8 +53,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "providers.view_zipcode",
         "providers.view_agreementevent",
         "providers.view_agreementproposal",
+        "providers.view_payercontractoffer",
     },
     Role.ADVOCATE: {
+        "providers.view_payer",
+        "providers.view_payerpolicyupdate",
         "providers.view_clinic",
         "providers.view_location",
         "providers.view_practitioner",

@@ -256,6 +256,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ClinicStatusEnum": "providers.models.ClinicStatus",
         "PractitionerStatusEnum": "providers.models.PractitionerStatus",
+        "AgreementStatusEnum": "providers.models.AgreementStatus",
+        "PayerContractStatusEnum": "providers.models.PayerContractStatus",
+        "PayerContractOfferStatusEnum": "providers.models.PayerContractOfferStatus",
     },
 }
 

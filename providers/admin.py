@@ -29,6 +29,11 @@ from .models import (
     FeeScheduleLine,
     Location,
     LocationHours,
+    Payer,
+    PayerContract,
+    PayerContractOffer,
+    PayerContractStatus,
+    PayerPolicyUpdate,
     Practitioner,
     PractitionerRole,
     PractitionerStatus,
@@ -801,5 +806,123 @@ class ProviderAccountAdmin(admin.ModelAdmin):
         saved = services.provider_account_link(
             user=form.cleaned_data["user"], clinic=form.cleaned_data["clinic"], actor=request.user
         )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+
+# --- Payers ----------------------------------------------------------------------------
+
+
+@admin.register(Payer)
+class PayerAdmin(admin.ModelAdmin):
+    list_display = ["name", "payer_id"]
+    search_fields = ["name", "payer_id"]
+
+
+class PayerContractOfferInline(admin.TabularInline):
+    model = PayerContractOffer
+    extra = 0
+    can_delete = False
+    fields = ("clinic", "status", "answer_note", "answered_by", "answered_on_behalf", "answered_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PayerContract)
+class PayerContractAdmin(admin.ModelAdmin):
+    """Payer contracts with their participation; offers go to clinics privately through a service."""
+
+    list_display = [
+        "__str__",
+        "status",
+        "term_start",
+        "term_end",
+        "accepted",
+        "pending",
+        "declined",
+    ]
+    list_filter = ["status", "payer", "reimbursement_basis"]
+    search_fields = ["name", "payer__name", "payer__payer_id"]
+    readonly_fields = ["status", "created_at", "updated_at"]
+    inlines = [PayerContractOfferInline]
+    actions = ["offer_to_active_clinics", "make_active"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        from .selectors import payer_contracts_with_participation
+
+        return payer_contracts_with_participation()
+
+    @admin.display(description="accepted")
+    def accepted(self, obj: Any) -> int:
+        return int(obj.accepted_count)
+
+    @admin.display(description="awaiting answer")
+    def pending(self, obj: Any) -> int:
+        return int(obj.pending_count)
+
+    @admin.display(description="rejected or countered")
+    def declined(self, obj: Any) -> int:
+        return int(obj.rejected_count + obj.countered_count)
+
+    def save_model(self, request: HttpRequest, obj: PayerContract, form: Any, change: bool) -> None:
+        # Terms are plain data validated by the model; status moves only through the service.
+        obj.full_clean()
+        super().save_model(request, obj, form, change)
+        from cooperative.audit import audit_record
+        from cooperative.models import AuditAction
+
+        audit_record(
+            actor=request.user, action=AuditAction.UPDATE if change else AuditAction.CREATE, obj=obj
+        )
+
+    @admin.action(
+        description="Offer to every active clinic (privately, one offer each)",
+        permissions=["change"],
+    )
+    def offer_to_active_clinics(
+        self, request: HttpRequest, queryset: QuerySet[PayerContract]
+    ) -> None:
+        clinics = list(Clinic.objects.filter(status=ClinicStatus.ACTIVE))
+        for contract in queryset:
+            try:
+                offers = services.payer_contract_offer_to_clinics(
+                    contract=contract, clinics=clinics, actor=request.user
+                )
+                messages.success(request, f"{contract}: offered to {len(offers)} clinic(s).")
+            except ApplicationError as error:
+                messages.error(request, f"{contract}: {error.message}")
+
+    @admin.action(description="Mark active", permissions=["change"])
+    def make_active(self, request: HttpRequest, queryset: QuerySet[PayerContract]) -> None:
+        for contract in queryset:
+            try:
+                services.payer_contract_transition(
+                    contract=contract, to_status=PayerContractStatus.ACTIVE, actor=request.user
+                )
+            except ApplicationError as error:
+                messages.error(request, f"{contract}: {error.message}")
+
+
+@admin.register(PayerPolicyUpdate)
+class PayerPolicyUpdateAdmin(admin.ModelAdmin):
+    list_display = ["payer", "published_on", "effective_on", "summary"]
+    list_filter = ["payer"]
+    search_fields = ["summary", "affected_codes"]
+    date_hierarchy = "published_on"
+
+    def save_model(
+        self, request: HttpRequest, obj: PayerPolicyUpdate, form: Any, change: bool
+    ) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        saved = services.payer_policy_record(
+            payer=form.cleaned_data["payer"], actor=request.user, published_on=form.cleaned_data["published_on"],
+            effective_on=form.cleaned_data["effective_on"], summary=form.cleaned_data["summary"],
+            affected_codes=form.cleaned_data.get("affected_codes") or [],
+            action_needed=form.cleaned_data.get("action_needed", ""),
+        )  # fmt: skip
         obj.pk = saved.pk
         obj.refresh_from_db()

@@ -29,12 +29,23 @@ from .models import (
     Credential,
     Language,
     Location,
+    Payer,
+    PayerContract,
+    PayerContractOffer,
+    PayerPolicyUpdate,
     PaymentMethod,
     Practitioner,
     RateAgreement,
     Specialty,
 )
-from .selectors import listable_roles, offers_visible_to, practitioner_directory_page
+from .selectors import (
+    listable_roles,
+    offers_visible_to,
+    payer_contract_offers_for,
+    payer_contracts_with_participation,
+    payer_policies_recent,
+    practitioner_directory_page,
+)
 
 
 def is_provider_services(user: Any) -> bool:
@@ -460,3 +471,176 @@ def _valid(serializer_class: type[serializers.Serializer], request: Request) -> 
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+# --- Agreements and payers -------------------------------------------------------------
+
+
+class AgreementSerializer(serializers.ModelSerializer):
+    clinic_name = serializers.CharField(source="clinic.display_name")
+    age_bands = OfferBandSerializer(many=True)
+    fee_lines = OfferLineSerializer(many=True)
+
+    class Meta:
+        model = RateAgreement
+        fields = [
+            "id", "clinic", "clinic_name", "practitioner", "term_start", "term_end", "status",
+            "scope_of_services", "age_bands", "fee_lines", "renewed_from", "updated_at",
+        ]  # fmt: skip
+
+
+class AgreementViewSet(viewsets.ReadOnlyModelViewSet):
+    """Rate agreements: Provider Services and Finance see all; a Provider user its own clinic's."""
+
+    serializer_class = AgreementSerializer
+    filterset_fields = ["status", "clinic"]
+
+    def get_queryset(self) -> QuerySet[RateAgreement]:
+        queryset = RateAgreement.objects.select_related("clinic").prefetch_related(
+            "age_bands", "fee_lines"
+        )
+        user: Any = self.request.user
+        if has_role(user, Role.PROVIDER_SERVICES, Role.FINANCE):
+            return queryset.order_by("-term_start", "pk")
+        if has_role(user, Role.PROVIDER):
+            return queryset.filter(clinic__provider_accounts__user=user.pk).order_by(
+                "-term_start", "pk"
+            )
+        return queryset.none()
+
+
+class PayerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Payer
+        fields = ["id", "name", "payer_id"]
+
+
+class PayerViewSet(viewsets.ReadOnlyModelViewSet):
+    """Payers the cooperative deals with (any signed-in user)."""
+
+    serializer_class = PayerSerializer
+    queryset = Payer.objects.order_by("name", "pk")
+
+
+class PayerContractStaffSerializer(serializers.ModelSerializer):
+    payer_name = serializers.CharField(source="payer.name")
+    participation = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PayerContract
+        fields = [
+            "id", "payer", "payer_name", "name", "term_start", "term_end", "status", "reimbursement_basis",
+            "percent_of_medicare", "timely_filing_days", "dispute_process", "dispute_deadline_days",
+            "audit_rights", "termination_notice_days", "other_terms", "participation",
+        ]  # fmt: skip
+
+    def get_participation(self, obj: Any) -> dict[str, int]:
+        return {
+            key: getattr(obj, f"{key}_count", 0)
+            for key in ("offered", "accepted", "rejected", "countered", "pending")
+        }
+
+
+class PayerContractOfferSerializer(serializers.ModelSerializer):
+    """A clinic's own offer of a payer contract: the terms and its answer, nobody else's."""
+
+    contract = PayerContractStaffSerializer()
+    clinic_name = serializers.CharField(source="clinic.display_name")
+
+    class Meta:
+        model = PayerContractOffer
+        fields = [
+            "id",
+            "contract",
+            "clinic",
+            "clinic_name",
+            "status",
+            "answer_note",
+            "answered_at",
+            "offered_at",
+        ]
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["contract"].pop("participation", None)  # other clinics' answers are private
+        return data
+
+
+class PayerContractAnswerSerializer(serializers.Serializer):
+    answer = serializers.ChoiceField(choices=["accepted", "rejected", "countered"])
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    on_behalf_of_provider = serializers.BooleanField(default=False)
+
+
+class PayerContractViewSet(viewsets.ReadOnlyModelViewSet):
+    """Payer contracts with participation counts (Provider Services and Finance)."""
+
+    serializer_class = PayerContractStaffSerializer
+    filterset_fields = ["status", "payer"]
+
+    def get_queryset(self) -> QuerySet[PayerContract]:
+        if has_role(self.request.user, Role.PROVIDER_SERVICES, Role.FINANCE):
+            return payer_contracts_with_participation().order_by("payer__name", "-term_start", "pk")
+        return PayerContract.objects.none()
+
+
+class PayerContractOfferViewSet(viewsets.ReadOnlyModelViewSet):
+    """Payer contracts offered to a clinic: a Provider user sees and answers only its own."""
+
+    serializer_class = PayerContractOfferSerializer
+
+    def get_queryset(self) -> QuerySet[PayerContractOffer]:
+        return payer_contract_offers_for(self.request.user)
+
+    @extend_schema(request=PayerContractAnswerSerializer, responses=PayerContractOfferSerializer)
+    @action(detail=True, methods=["post"])
+    def answer(self, request: Request, pk: str | None = None) -> Response:
+        data = _valid(PayerContractAnswerSerializer, request)
+        offer = services.payer_contract_offer_answer(
+            offer=self.get_object(), actor=request.user, **data
+        )
+        return Response(PayerContractOfferSerializer(self.get_queryset().get(pk=offer.pk)).data)
+
+
+class PayerPolicySerializer(serializers.ModelSerializer):
+    payer_name = serializers.CharField(source="payer.name", read_only=True)
+
+    class Meta:
+        model = PayerPolicyUpdate
+        fields = [
+            "id",
+            "payer",
+            "payer_name",
+            "published_on",
+            "effective_on",
+            "summary",
+            "affected_codes",
+            "action_needed",
+        ]
+
+
+class ReadPoliciesPermission(BasePermission):
+    message = "Payer policy updates are for the cooperative's staff and providers."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return has_role(
+                request.user, Role.PROVIDER_SERVICES, Role.ADVOCATE, Role.FINANCE, Role.PROVIDER
+            )
+        return has_role(request.user, Role.PROVIDER_SERVICES)
+
+
+class PayerPolicyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """The log of payer policy announcements; Provider Services record them."""
+
+    serializer_class = PayerPolicySerializer
+    permission_classes = [ReadPoliciesPermission]
+    filterset_fields = ["payer"]
+
+    def get_queryset(self) -> QuerySet[PayerPolicyUpdate]:
+        return payer_policies_recent()
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.payer_policy_record(
+            actor=self.request.user, **serializer.validated_data
+        )

@@ -29,6 +29,8 @@ from .models import (
     FeeScheduleLine,
     Location,
     LocationHours,
+    Payer,
+    PayerContract,
     Practitioner,
     PractitionerRole,
     PractitionerStatus,
@@ -314,6 +316,7 @@ def seed_providers(options: Any, rng: random.Random) -> str:
 
     agreements = _seed_agreements(clinics, options.seed, today)
     _seed_offers(clinics)
+    _seed_payers(clinics, today)
 
     photos = 0
     for npi, *_ in plan[:PHOTO_LIMIT]:
@@ -412,3 +415,53 @@ def _seed_offers(clinics: list[Clinic]) -> None:
                 agreement=renewal, actor=staff, on_behalf_of_provider=True,
                 band_fees={18: adult.monthly_fee + 5}, note="Phoned in: adults need longer visits",
             )  # fmt: skip
+
+
+DEMO_PAYERS = [
+    ("Lone Star Health Plan", "LSHP1", "percent_of_medicare", Decimal("125.0")),
+    ("Cascade Mutual", "CSCM2", "percent_of_medicare", Decimal("110.0")),
+    ("Desert Sun Benefits", "DSBN3", "fee_table", None),
+]
+DEMO_POLICIES = [
+    (
+        "Prior authorization now required for MRI of the knee",
+        ["73721"],
+        "Request authorization before scheduling",
+    ),
+    (
+        "Annual wellness visits limited to one per calendar year",
+        ["99396", "99395"],
+        "Check the last visit date first",
+    ),
+    ("Telehealth visits paid at parity with office visits", ["99213", "99214"], ""),
+]
+
+
+def _seed_payers(clinics: list[Clinic], today: date) -> None:
+    """Three payers, each with a contract and policy updates; the first contract offered to clinics."""
+    from django.contrib.auth import get_user_model
+
+    from . import services
+
+    staff = get_user_model().objects.filter(username="provider.services").first()
+    if staff is None or Payer.objects.filter(payer_id__in=[p[1] for p in DEMO_PAYERS]).exists():
+        return
+    active_clinics = [c for c in clinics if c.status == ClinicStatus.ACTIVE][:4]
+    for index, (name, payer_id, basis, percent) in enumerate(DEMO_PAYERS):
+        payer = Payer.objects.create(name=name, payer_id=payer_id)
+        contract = PayerContract.objects.create(
+            payer=payer, name=f"{today.year} commercial network", term_start=today.replace(month=1, day=1),
+            term_end=today.replace(month=12, day=31), reimbursement_basis=basis, percent_of_medicare=percent,
+            timely_filing_days=[90, 180, 365][index], dispute_process="Written reconsideration, then a formal appeal",
+            dispute_deadline_days=[60, 90, 180][index], audit_rights="Records audit with 30 days' notice, once a year",
+            termination_notice_days=90,
+        )  # fmt: skip
+        if index == 0 and active_clinics:
+            services.payer_contract_offer_to_clinics(
+                contract=contract, clinics=active_clinics, actor=staff
+            )
+        summary, codes, action = DEMO_POLICIES[index]
+        services.payer_policy_record(
+            payer=payer, actor=staff, published_on=today - timedelta(days=30 * (index + 1)),
+            effective_on=today + timedelta(days=30), summary=summary, affected_codes=codes, action_needed=action,
+        )  # fmt: skip

@@ -154,3 +154,21 @@ class OfferCounterForm(forms.Form):
 
     def line_prices(self) -> dict[str, Decimal]:
         return {line.code: self.cleaned_data[f"line_{line.code}"] for line in self.lines}
+
+
+class PayerAnswerForm(forms.Form):
+    answer = forms.ChoiceField(
+        label="Your answer",
+        choices=[
+            ("accepted", "Join this contract"),
+            ("countered", "Counter: ask for other terms"),
+            ("rejected", "Decline"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="Why you decline, or what you ask for",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -34,6 +34,9 @@ from .models import (
     ClinicStatus,
     FeeScheduleLine,
     Location,
+    PayerContract,
+    PayerContractOffer,
+    PayerPolicyUpdate,
     Practitioner,
     PractitionerRole,
     PractitionerStatus,
@@ -467,3 +470,37 @@ def proposal_changes(previous: dict[str, Any] | None, current: dict[str, Any]) -
             changes.append(f"{code}: ${old_lines[code]} → ${price}")
     changes.extend(f"{code}: removed" for code in old_lines if code not in new_lines)
     return changes
+
+
+# --- Payers ----------------------------------------------------------------------------
+
+
+def payer_contracts_with_participation() -> QuerySet[PayerContract]:
+    """Staff's view: each contract with how many clinics were offered it and how they answered."""
+    return PayerContract.objects.select_related("payer").annotate(
+        offered_count=Count("offers"),
+        accepted_count=Count("offers", filter=Q(offers__status="accepted")),
+        rejected_count=Count("offers", filter=Q(offers__status="rejected")),
+        countered_count=Count("offers", filter=Q(offers__status="countered")),
+        pending_count=Count("offers", filter=Q(offers__status="offered")),
+    )
+
+
+def payer_contract_offers_for(user: Any) -> QuerySet[PayerContractOffer]:
+    """Payer contract offers a user may see: all for Provider Services, its own clinic's for a
+    Provider user (never another clinic's answer), none for anybody else."""
+    from cooperative.permissions import has_role
+    from cooperative.roles import Role
+
+    offers = PayerContractOffer.objects.select_related("contract__payer", "clinic").order_by(
+        "-offered_at", "-pk"
+    )
+    if has_role(user, Role.PROVIDER_SERVICES):
+        return offers
+    if has_role(user, Role.PROVIDER):
+        return offers.filter(clinic__provider_accounts__user=user)
+    return offers.none()
+
+
+def payer_policies_recent() -> QuerySet[PayerPolicyUpdate]:
+    return PayerPolicyUpdate.objects.select_related("payer").order_by("-published_on", "-pk")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -20,11 +21,14 @@ from .forms import (
     DirectorySearchForm,
     OfferCounterForm,
     OfferRejectForm,
+    PayerAnswerForm,
 )
 from .selectors import (
     clinic_public_get,
     offer_detail_for,
     offers_visible_to,
+    payer_contract_offers_for,
+    payer_policies_recent,
     practitioner_directory_page,
     practitioner_profile_get,
     proposal_changes,
@@ -106,7 +110,11 @@ def offer_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "providers/offer_list.html",
-        {"offers": offers, "clinic": provider_clinic(request.user)},
+        {
+            "offers": offers,
+            "payer_offers": payer_contract_offers_for(request.user),
+            "clinic": provider_clinic(request.user),
+        },
     )
 
 
@@ -178,3 +186,33 @@ def offer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "counter_form": counter_form,
         },
     )
+
+
+@never_cache
+@role_required(Role.PROVIDER, Role.PROVIDER_SERVICES)
+def payer_offer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A payer contract offered to the provider's clinic: its terms, and the answer form."""
+    offer = payer_contract_offers_for(request.user).filter(pk=pk).first()
+    if offer is None:
+        record_denied(request, detail=f"payer contract offer {pk} not visible")
+        raise Http404("No such offer.")
+    form = PayerAnswerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.payer_contract_offer_answer(
+                offer=offer, actor=request.user, answer=form.cleaned_data["answer"], note=form.cleaned_data["note"],
+                on_behalf_of_provider=has_role(request.user, Role.PROVIDER_SERVICES),
+            )  # fmt: skip
+            messages.success(request, "Your answer was sent to the cooperative.")
+            return redirect("provider:payer-offer", pk=pk)
+        except ApplicationError as error:
+            form.add_error("note" if "note" in error.errors else None, error.message)
+    return render(request, "providers/payer_offer_detail.html", {"offer": offer, "form": form})
+
+
+@never_cache
+@role_required(Role.PROVIDER, Role.PROVIDER_SERVICES, Role.ADVOCATE, Role.FINANCE)
+def payer_policies(request: HttpRequest) -> HttpResponse:
+    """Payer policy announcements, newest first."""
+    page = Paginator(payer_policies_recent(), 25).get_page(request.GET.get("page"))
+    return render(request, "providers/payer_policies.html", {"page_obj": page})

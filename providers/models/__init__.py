@@ -42,6 +42,16 @@ from .network import (
     validate_individual_npi,
     validate_organization_npi,
 )
+from .payers import (
+    PAYER_CONTRACT_TRANSITIONS,
+    Payer,
+    PayerContract,
+    PayerContractOffer,
+    PayerContractOfferStatus,
+    PayerContractStatus,
+    PayerPolicyUpdate,
+    ReimbursementBasis,
+)
 
 __all__ = [
     "AGREEMENT_TRANSITIONS", "CLINIC_TRANSITIONS", "DEFAULT_AGE_BANDS", "EDITABLE_STATUSES",
@@ -52,4 +62,6 @@ __all__ = [
     "PaymentMethod", "Practitioner", "PractitionerRole", "PractitionerStatus", "QualityTerm",
     "RateAgreement", "Specialty", "Weekday", "ZipCode", "practitioner_photo_path",
     "validate_individual_npi", "validate_organization_npi", "validate_service_code",
+    "PAYER_CONTRACT_TRANSITIONS", "Payer", "PayerContract", "PayerContractOffer",
+    "PayerContractOfferStatus", "PayerContractStatus", "PayerPolicyUpdate", "ReimbursementBasis",
 ]  # fmt: skip

@@ -4,3 +4,4 @@
 from .agreements import *  # noqa: F403
 from .network import *  # noqa: F403
 from .offers import *  # noqa: F403
+from .payers import *  # noqa: F403
