@@ -207,11 +207,29 @@ def agreement_draft(
     checked_lines = lines_check(lines or [])
     if practitioner is not None and not practitioner.roles.filter(location__clinic=clinic).exists():
         raise _fail("practitioner", f"{practitioner} does not practise at {clinic}.")
+    term_end = term_end_for(term_start, years)
+    clash = (
+        RateAgreement.objects.filter(
+            clinic=clinic,
+            practitioner=practitioner,
+            status__in=[AgreementStatus.ACCEPTED, AgreementStatus.ACTIVE],
+            term_start__lte=term_end,
+            term_end__gte=term_start,
+        )
+        .order_by("term_start")
+        .first()
+    )
+    if clash is not None:
+        raise _fail(
+            "term_start",
+            f"These dates overlap the {clash.get_status_display().lower()} agreement "
+            f"{clash.term_start:%b %d, %Y}–{clash.term_end:%b %d, %Y}; start after it ends, or renew it.",
+        )
     agreement = RateAgreement.objects.create(
         clinic=clinic,
         practitioner=practitioner,
         term_start=term_start,
-        term_end=term_end_for(term_start, years),
+        term_end=term_end,
         scope_of_services=scope_of_services.strip(),
         renewed_from=renewed_from,
     )

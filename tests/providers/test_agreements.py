@@ -178,24 +178,40 @@ def test_status_machine_and_events(staff, pcp):
     )
 
 
-def test_database_allows_one_active_agreement_per_clinic_at_a_time(staff, pcp):
+def test_overlapping_terms_are_refused_when_drafted(staff, pcp):
     clinic = pcp.roles.get().location.clinic
     active(clinic, staff, start=datetime.date(2026, 1, 1))
+    with pytest.raises(
+        ApplicationError, match="overlap the active agreement Jan 01, 2026–Dec 31, 2026"
+    ) as error:
+        services.agreement_draft(
+            clinic=clinic, actor=staff, term_start=datetime.date(2026, 6, 1), years=1, bands=BANDS
+        )
+    assert "term_start" in error.value.errors
+    assert RateAgreement.objects.filter(clinic=clinic).count() == 1
+    following = services.agreement_draft(
+        clinic=clinic, actor=staff, term_start=datetime.date(2027, 1, 1), years=1, bands=BANDS
+    )
+    assert following.status == "draft"
+
+
+def test_database_allows_one_active_agreement_per_clinic_at_a_time(staff, pcp):
+    clinic = pcp.roles.get().location.clinic
+    first = services.agreement_draft(
+        clinic=clinic, actor=staff, term_start=datetime.date(2026, 1, 1), years=1, bands=BANDS
+    )
     overlapping = services.agreement_draft(
         clinic=clinic, actor=staff, term_start=datetime.date(2026, 6, 1), years=1, bands=BANDS
     )
-    services.agreement_transition(agreement=overlapping, to_status="offered", actor=staff)
-    services.agreement_transition(agreement=overlapping, to_status="accepted", actor=staff)
+    for agreement in (first, overlapping):
+        services.agreement_transition(agreement=agreement, to_status="offered", actor=staff)
+        services.agreement_transition(agreement=agreement, to_status="accepted", actor=staff)
+    services.agreement_transition(agreement=first, to_status="active", actor=staff)
     with pytest.raises(ConflictError, match="already has an active agreement"):
         services.agreement_transition(agreement=overlapping, to_status="active", actor=staff)
     overlapping.refresh_from_db()
     assert overlapping.status == "accepted"
-    following = services.agreement_draft(
-        clinic=clinic, actor=staff, term_start=datetime.date(2027, 1, 1), years=1, bands=BANDS
-    )
-    for step in ("offered", "accepted", "active"):
-        services.agreement_transition(agreement=following, to_status=step, actor=staff)
-    assert RateAgreement.objects.filter(clinic=clinic, status="active").count() == 2
+    assert RateAgreement.objects.filter(clinic=clinic, status="active").count() == 1
 
 
 def test_pcp_fee_for_reads_the_age_band_of_the_active_agreement(staff, pcp):
