@@ -54,6 +54,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "providers.view_agreementevent",
         "providers.view_agreementproposal",
         "providers.view_payercontractoffer",
+        *(f"members.view_{m}" for m in ("member", "membership", "plan", "employergroup")),
     },
     Role.ADVOCATE: {
         "providers.view_payer",
@@ -66,6 +67,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "cooperative.view_auditevent",
         "providers.view_clinic",
         "providers.view_location",
+        "providers.view_rateagreement",
+        "providers.view_payercontract",
+        *(f"members.view_{m}" for m in ("member", "membership", "plan", "employergroup")),
     },
     Role.MEMBER: set(),
     Role.PROVIDER: set(),

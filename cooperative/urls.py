@@ -17,6 +17,7 @@ api_v1: list[Any] = [
     path("", api.ApiRootView.as_view(), name="api-root"),
     path("me/", api.MeView.as_view(), name="api-me"),
     path("", include("providers.api_urls")),
+    path("", include("members.api_urls")),
 ]
 
 urlpatterns = [

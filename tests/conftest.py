@@ -90,3 +90,11 @@ def reference_data(transactional_db: Any) -> None:
     if not ZipCode.objects.exists():
         importlib.import_module("providers.migrations.0002_reference_data").load(apps, None)
     ensure_role_groups()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_history() -> None:
+    """Throttle history lives in Redis and outlives a test; every test starts with none."""
+    from django.core.cache import cache
+
+    cache.delete_many(["throttle_enrollment_127.0.0.1", "throttle_anon_127.0.0.1"])

@@ -1,0 +1,32 @@
+"""Members test data: a plan and a PCP with an active agreement."""
+
+import datetime
+from decimal import Decimal
+
+from members.models import Plan
+from providers import services as provider_services
+from providers.services import Band
+from tests.providers.factories import LocationFactory, PractitionerFactory, RoleFactory
+
+
+def make_plan(code: str = "standard") -> Plan:
+    return Plan.objects.create(
+        code=code, name="Standard membership", advocacy_portion=Decimal("8.00"), network_portion=Decimal("5.00"),
+        outreach_portion=Decimal("2.00"), effective_from=datetime.date(2025, 1, 1),
+    )  # fmt: skip
+
+
+def make_pcp(*, capacity: int = 100, actor=None):
+    """An active PCP whose clinic's agreement prices next month: 0–17 $45, 18–44 $75, 45–64 $105."""
+    practitioner = PractitionerFactory(panel_capacity=capacity)
+    role = RoleFactory(
+        practitioner=practitioner, location=LocationFactory(), start_date=datetime.date(2025, 1, 1)
+    )
+    clinic = role.location.clinic
+    agreement = provider_services.agreement_draft(
+        clinic=clinic, actor=actor, term_start=datetime.date(2026, 1, 1), years=2,
+        bands=[Band(0, 17, Decimal("45")), Band(18, 44, Decimal("75")), Band(45, 64, Decimal("105"))],
+    )  # fmt: skip
+    for step in ("offered", "accepted", "active"):
+        provider_services.agreement_transition(agreement=agreement, to_status=step, actor=actor)
+    return practitioner
