@@ -2,4 +2,14 @@ from django.apps import AppConfig
 
 
 class MembersConfig(AppConfig):
+    """Members, memberships, PCP assignments, dues and payments."""
+
     name = "members"
+
+    def ready(self) -> None:
+        from cooperative.demo import SEEDERS
+
+        from .demo import seed_members
+
+        if not any(name == "members" for name, _ in SEEDERS):
+            SEEDERS.append(("members", seed_members))

@@ -213,13 +213,19 @@ class ClinicTransitionSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
 
-class ClinicViewSet(
+class NetworkViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
+    """List, read, create and update; writes by Provider Services only."""
+
+    permission_classes = [ReadOnlyUnlessProviderServices]
+
+
+class ClinicViewSet(NetworkViewSet):
     """Clinics: Provider Services see and change all; everybody else sees active clinics."""
 
     permission_classes = [ReadOnlyUnlessProviderServices]
@@ -275,7 +281,7 @@ class LocationSerializer(serializers.ModelSerializer):
         read_only_fields = ["latitude", "longitude", "created_at", "updated_at"]
 
 
-class LocationViewSet(ClinicViewSet):
+class LocationViewSet(NetworkViewSet):
     """Locations: Provider Services see and change all; everybody else sees active locations of active clinics."""
 
     filterset_fields = ["clinic", "state", "is_active"]
@@ -335,7 +341,7 @@ class PractitionerSerializer(serializers.ModelSerializer):
         read_only_fields = ["slug", "panel_member_count", "created_at", "updated_at"]
 
 
-class PractitionerViewSet(ClinicViewSet):
+class PractitionerViewSet(NetworkViewSet):
     """Practitioners: Provider Services see and change all; everybody else sees listable practitioners."""
 
     filterset_fields = ["status", "accepting_new_members"]
