@@ -286,7 +286,7 @@ class LocationViewSet(NetworkViewSet):
 
     filterset_fields = ["clinic", "state", "is_active"]
 
-    def get_queryset(self) -> QuerySet[Location]:  # type: ignore[override]
+    def get_queryset(self) -> QuerySet[Location]:
         queryset = Location.objects.select_related("clinic").order_by(
             "clinic__legal_name", "name", "pk"
         )
@@ -346,7 +346,7 @@ class PractitionerViewSet(NetworkViewSet):
 
     filterset_fields = ["status", "accepting_new_members"]
 
-    def get_queryset(self) -> QuerySet[Practitioner]:  # type: ignore[override]
+    def get_queryset(self) -> QuerySet[Practitioner]:
         queryset = Practitioner.objects.prefetch_related("specialties").order_by(
             "last_name", "first_name", "pk"
         )
