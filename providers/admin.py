@@ -818,6 +818,9 @@ class PayerAdmin(admin.ModelAdmin):
     list_display = ["name", "payer_id"]
     search_fields = ["name", "payer_id"]
 
+    def save_model(self, request: HttpRequest, obj: Payer, form: Any, change: bool) -> None:
+        services.payer_save(payer=obj, actor=request.user)
+
 
 class PayerContractOfferInline(admin.TabularInline):
     model = PayerContractOffer
@@ -867,15 +870,7 @@ class PayerContractAdmin(admin.ModelAdmin):
         return int(obj.rejected_count + obj.countered_count)
 
     def save_model(self, request: HttpRequest, obj: PayerContract, form: Any, change: bool) -> None:
-        # Terms are plain data validated by the model; status moves only through the service.
-        obj.full_clean()
-        super().save_model(request, obj, form, change)
-        from cooperative.audit import audit_record
-        from cooperative.models import AuditAction
-
-        audit_record(
-            actor=request.user, action=AuditAction.UPDATE if change else AuditAction.CREATE, obj=obj
-        )
+        services.payer_contract_save(contract=obj, actor=request.user)
 
     @admin.action(
         description="Offer to every active clinic (privately, one offer each)",
@@ -912,12 +907,13 @@ class PayerPolicyUpdateAdmin(admin.ModelAdmin):
     search_fields = ["summary", "affected_codes"]
     date_hierarchy = "published_on"
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """The log is kept as published: a correction is a new entry."""
+        return False
+
     def save_model(
         self, request: HttpRequest, obj: PayerPolicyUpdate, form: Any, change: bool
     ) -> None:
-        if change:
-            super().save_model(request, obj, form, change)
-            return
         saved = services.payer_policy_record(
             payer=form.cleaned_data["payer"], actor=request.user, published_on=form.cleaned_data["published_on"],
             effective_on=form.cleaned_data["effective_on"], summary=form.cleaned_data["summary"],

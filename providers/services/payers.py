@@ -17,6 +17,7 @@ from cooperative.models import AuditAction
 from ..models import (
     PAYER_CONTRACT_TRANSITIONS,
     Clinic,
+    Payer,
     PayerContract,
     PayerContractOffer,
     PayerContractOfferStatus,
@@ -27,6 +28,8 @@ from ..models import (
 from .offers import provider_clinic
 
 __all__ = [
+    "payer_contract_save",
+    "payer_save",
     "payer_contract_offer_answer",
     "payer_contract_offer_to_clinics",
     "payer_contract_transition",
@@ -170,3 +173,39 @@ def payer_policy_record(
     )  # fmt: skip
     audit_record(actor=actor, action=AuditAction.CREATE, obj=update)
     return update
+
+
+@transaction.atomic
+def payer_save(*, payer: Payer, actor: Any) -> Payer:
+    """Add or change a payer (name and payer id); audited."""
+    created = payer.pk is None
+    try:
+        payer.full_clean()
+    except ValidationError as error:
+        raise ApplicationError(
+            error.messages[0], errors=getattr(error, "message_dict", {})
+        ) from None
+    payer.save()
+    audit_record(
+        actor=actor, action=AuditAction.CREATE if created else AuditAction.UPDATE, obj=payer
+    )
+    return payer
+
+
+@transaction.atomic
+def payer_contract_save(*, contract: PayerContract, actor: Any) -> PayerContract:
+    """Add or change a payer contract's terms (its status moves only by payer_contract_transition)."""
+    created = contract.pk is None
+    if not created:
+        contract.status = PayerContract.objects.values_list("status", flat=True).get(pk=contract.pk)
+    try:
+        contract.full_clean()
+    except ValidationError as error:
+        raise ApplicationError(
+            error.messages[0], errors=getattr(error, "message_dict", {})
+        ) from None
+    contract.save()
+    audit_record(
+        actor=actor, action=AuditAction.CREATE if created else AuditAction.UPDATE, obj=contract
+    )
+    return contract

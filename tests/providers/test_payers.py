@@ -160,3 +160,36 @@ def test_agreements_api_per_role(world, api_client, make_user):
     assert api_client.get("/api/v1/agreements/").json()["count"] == 2
     api_client.force_authenticate(make_user(Role.MEMBER))
     assert api_client.get("/api/v1/agreements/").json()["count"] == 0
+
+
+def test_admin_saves_contract_terms_through_the_service_and_audits(world, client):
+    from cooperative.models import AuditEvent
+
+    client.force_login(world["staff"])
+    contract = world["contract"]
+    response = client.post(
+        f"/admin/providers/payercontract/{contract.pk}/change/",
+        {
+            "payer": contract.payer_id, "name": "2026 commercial (amended)", "term_start": "2026-01-01",
+            "term_end": "2026-12-31", "reimbursement_basis": "percent_of_medicare", "percent_of_medicare": "130.0",
+            "timely_filing_days": "120", "dispute_process": "Reconsideration", "dispute_deadline_days": "60",
+            "audit_rights": "", "termination_notice_days": "90", "other_terms": "",
+            "offers-TOTAL_FORMS": "2", "offers-INITIAL_FORMS": "2", "offers-MIN_NUM_FORMS": "0",
+            "offers-MAX_NUM_FORMS": "1000", "offers-0-id": world["offers"][0].pk, "offers-0-contract": contract.pk,
+            "offers-1-id": world["offers"][1].pk, "offers-1-contract": contract.pk,
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, (
+        response.context["adminform"].errors if response.context else response
+    )
+    contract.refresh_from_db()
+    assert (contract.name, contract.percent_of_medicare, contract.status) == (
+        "2026 commercial (amended)", Decimal("130.0"), "offered_to_providers",
+    )  # fmt: skip
+    assert AuditEvent.objects.filter(object_type="providers.payercontract", object_id=str(contract.pk), action="update",
+                                     actor=world["staff"]).exists()  # fmt: skip
+    policy = services.payer_policy_record(payer=contract.payer, actor=world["staff"], published_on=datetime.date(2026, 3, 1),
+                                          effective_on=datetime.date(2026, 4, 1), summary="Original")  # fmt: skip
+    client.post(f"/admin/providers/payerpolicyupdate/{policy.pk}/change/", {"summary": "Rewritten"})
+    policy.refresh_from_db()
+    assert policy.summary == "Original"
