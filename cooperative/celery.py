@@ -22,4 +22,12 @@ app.conf.beat_schedule = {
         "task": "providers.agreements_roll",
         "schedule": crontab(hour=0, minute=10),  # just after midnight, America/Chicago
     },
+    "members-daily": {
+        "task": "members.memberships_daily",
+        "schedule": crontab(hour=0, minute=20),  # activate, move plan versions, lapse
+    },
+    "members-invoices-monthly": {
+        "task": "members.invoices_generate",
+        "schedule": crontab(day_of_month=1, hour=1, minute=0),
+    },
 }

@@ -34,6 +34,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 COOPERATIVE_NAME = env.str("COOPERATIVE_NAME", default="CoopCare Cooperative")
 # The states the cooperative serves (members must live in one, locations must be in one).
 SERVICE_AREA_STATES = env.list("SERVICE_AREA_STATES", default=["TX", "OR", "AZ", "NM", "OK"])
+# Printed on membership cards and member letters.
+MEMBER_SERVICES_PHONE = env.str("MEMBER_SERVICES_PHONE", default="(713) 555-0100")
+# Days after the first of the month before unpaid dues lapse a membership.
+DUES_GRACE_DAYS = env.int("DUES_GRACE_DAYS", default=15)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

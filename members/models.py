@@ -171,6 +171,25 @@ class Membership(TimeStampedModel):
         return f"{self.member} {self.plan} from {self.start_date}"
 
 
+class MembershipEvent(models.Model):
+    """One change of a membership's status: who, when, from, to and why."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=20, choices=MembershipStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=MembershipStatus.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    occurred_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["membership", "occurred_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id}: {self.from_status or '—'} → {self.to_status}"
+
+
 class DateRangeOpenEnd(Func):
     """daterange(effective_from, effective_to, '[)'), an open end meaning 'until further notice'."""
 
@@ -205,8 +224,9 @@ class PcpAssignment(TimeStampedModel):
                 ],
                 violation_error_message="This member already has a PCP for part of this period.",
             ),
+            # effective_to == effective_from: a pending choice replaced before it took effect.
             models.CheckConstraint(
-                condition=Q(effective_to__isnull=True) | Q(effective_to__gt=F("effective_from")),
+                condition=Q(effective_to__isnull=True) | Q(effective_to__gte=F("effective_from")),
                 name="pcp_assignment_ends_after_start",
             ),
         ]
@@ -239,3 +259,216 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} {self.kind} {self.text_version}"
+
+
+class EmployerInvoice(TimeStampedModel):
+    """What an employer group owes for one month: the sum of its employees' employer shares."""
+
+    employer_group = models.ForeignKey(
+        EmployerGroup, on_delete=models.PROTECT, related_name="invoices"
+    )
+    period = models.DateField(help_text="The first day of the month billed.")
+    amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    amount_paid = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-period", "employer_group"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employer_group", "period"], name="employer_invoice_once_a_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(period__day=1), name="employer_invoice_period_first"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0) & Q(amount_paid__lte=F("amount")),
+                name="employer_invoice_paid_within_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employer_group.employer_code} {self.period:%Y-%m}"
+
+    @property
+    def balance(self) -> Decimal:
+        return self.amount - self.amount_paid
+
+
+class InvoiceStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+
+
+class Invoice(TimeStampedModel):
+    """One month's dues of one membership, billed to the household's subscriber. The PCP on the
+    first of the month, the member's age then and the PCP's fee are kept: payouts read them."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="invoices")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="invoices")
+    bill_to = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="billed_invoices")
+    period = models.DateField(help_text="The first day of the month billed.")
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.PROTECT, related_name="member_invoices"
+    )
+    pcp_assignment = models.ForeignKey(
+        PcpAssignment, on_delete=models.PROTECT, related_name="invoices"
+    )
+    age = models.PositiveSmallIntegerField()
+    age_band = models.CharField(max_length=10, help_text="The agreement's band, e.g. '18–44'.")
+    pcp_fee = models.DecimalField(max_digits=12, decimal_places=2)
+    cooperative_portion = models.DecimalField(max_digits=12, decimal_places=2)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    employer_share = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    member_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    member_paid = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    member_paid_at = models.DateTimeField(null=True, blank=True)
+    employer_invoice = models.ForeignKey(
+        EmployerInvoice,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="member_invoices",
+    )
+    settled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the member's and the employer's parts were both paid.",
+    )
+    status = models.CharField(
+        max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN
+    )
+
+    class Meta:
+        ordering = ["-period", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "period"], name="invoice_once_a_month"),
+            models.CheckConstraint(condition=Q(period__day=1), name="invoice_period_first"),
+            models.CheckConstraint(
+                condition=Q(amount=F("pcp_fee") + F("cooperative_portion")),
+                name="invoice_amount_is_fee_plus_portion",
+            ),
+            models.CheckConstraint(
+                condition=Q(member_amount=F("amount") - F("employer_share"))
+                & Q(employer_share__gte=0)
+                & Q(member_amount__gte=0),
+                name="invoice_member_amount_is_rest",
+            ),
+            models.CheckConstraint(
+                condition=Q(member_paid__gte=0) & Q(member_paid__lte=F("member_amount")),
+                name="invoice_paid_within_amount",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["period", "settled_at"], name="invoice_period_settled_idx"),
+            models.Index(fields=["settled_at"], name="invoice_settled_idx"),
+            models.Index(fields=["bill_to", "period"], name="invoice_bill_to_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.period:%Y-%m}"
+
+    @property
+    def member_balance(self) -> Decimal:
+        return self.member_amount - self.member_paid
+
+    @property
+    def is_settled(self) -> bool:
+        return self.settled_at is not None
+
+
+class PaymentImport(TimeStampedModel):
+    """One CSV file of payments imported by finance, with its summary."""
+
+    file_name = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    applied_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    total_applied = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    rejected_lines = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class PaymentSource(models.TextChoices):
+    ADMIN = "admin", "Recorded by finance"
+    IMPORT = "import", "Imported file"
+
+
+class Payment(TimeStampedModel):
+    """Money received from a member (the household's subscriber) or an employer group. The part
+    not yet applied to an invoice is a credit for the next one."""
+
+    reference = models.CharField(max_length=64, unique=True)
+    received_on = models.DateField()
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    employer_group = models.ForeignKey(
+        EmployerGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    unapplied = models.DecimalField(max_digits=12, decimal_places=2)
+    source = models.CharField(max_length=10, choices=PaymentSource.choices)
+    payment_import = models.ForeignKey(
+        PaymentImport, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-received_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(member__isnull=False, employer_group__isnull=True)
+                | Q(member__isnull=True, employer_group__isnull=False),
+                name="payment_from_member_or_employer",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0) & Q(unapplied__gte=0) & Q(unapplied__lte=F("amount")),
+                name="payment_amounts_in_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["received_on"], name="payment_received_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.amount}"
+
+
+class PaymentAllocation(models.Model):
+    """The part of a payment applied to one member invoice or employer invoice."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations"
+    )
+    employer_invoice = models.ForeignKey(
+        EmployerInvoice, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations"
+    )
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(invoice__isnull=False, employer_invoice__isnull=True)
+                | Q(invoice__isnull=True, employer_invoice__isnull=False),
+                name="allocation_to_one_invoice",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} → {self.invoice_id or self.employer_invoice_id}: {self.amount}"

@@ -1,1 +1,194 @@
-"""selectors of the members app (see STYLE.md: the rooms of an app)."""
+"""Reads of the members app: the member portal, staff lists, and the paid member-months that
+payouts are computed from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import F, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
+
+from cooperative.periods import Period
+
+from .models import (
+    Invoice,
+    InvoiceStatus,
+    Member,
+    Membership,
+    MembershipStatus,
+    Payment,
+    PaymentAllocation,
+    PcpAssignment,
+)
+
+ZERO = Decimal("0.00")
+
+
+def member_for_user(user: Any) -> Member | None:
+    """The member record signed in as `user` (None for staff and anonymous users)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Member.objects.filter(user=user).select_related("subscriber").first()
+
+
+def household_of(member: Member) -> QuerySet[Member]:
+    """The subscriber and the dependents: the members a signed-in subscriber may see."""
+    head = member.subscriber_id or member.pk
+    return Member.objects.filter(Q(pk=head) | Q(subscriber_id=head)).order_by("subscriber_id", "pk")
+
+
+def household_member_get(viewer: Member, member_id: int) -> Member | None:
+    """A member of the viewer's household, or None (the caller answers 404 and audits)."""
+    return household_of(viewer).filter(pk=member_id).first()
+
+
+def pcp_assignments_for(member: Member) -> QuerySet[PcpAssignment]:
+    """Past, current and pending PCP assignments, latest first, with the clinic."""
+    return (
+        PcpAssignment.objects.filter(member=member)
+        .exclude(effective_to=F("effective_from"))
+        .select_related("practitioner", "practitioner_role__location__clinic")
+        .order_by("-effective_from", "-pk")
+    )
+
+
+def pcp_on(member: Member, day: date) -> PcpAssignment | None:
+    return (
+        pcp_assignments_for(member)
+        .filter(effective_from__lte=day)
+        .filter(Q(effective_to__isnull=True) | Q(effective_to__gt=day))
+        .first()
+    )
+
+
+def membership_current(member: Member) -> Membership | None:
+    """The latest membership (a cancelled one still shows until another begins)."""
+    return (
+        Membership.objects.filter(member=member)
+        .select_related("plan", "employer_group")
+        .order_by("-start_date", "-pk")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class MemberSummary:
+    member: Member
+    membership: Membership | None
+    pcp: PcpAssignment | None
+    pending_pcp: PcpAssignment | None
+    first_invoice: Invoice | None
+
+
+def member_summary(member_id: int, today: date | None = None) -> MemberSummary | None:
+    """What the portal's home and the welcome email show about one member."""
+    member = Member.objects.filter(pk=member_id).first()
+    if member is None:
+        return None
+    today = today or timezone.localdate()
+    assignments = list(pcp_assignments_for(member))
+    current = next(
+        (a for a in assignments if a.effective_from <= today and (a.effective_to is None or a.effective_to > today)),
+        None,
+    )  # fmt: skip
+    pending = next((a for a in assignments if a.effective_from > today), None)
+    first_invoice = Invoice.objects.filter(member=member).order_by("period", "pk").first()
+    return MemberSummary(member, membership_current(member), current, pending, first_invoice)
+
+
+def household_invoices(bill_to: Member) -> QuerySet[Invoice]:
+    """Every invoice billed to the household, latest month first, with who it covers."""
+    return (
+        Invoice.objects.filter(bill_to=bill_to)
+        .select_related("member", "practitioner", "employer_invoice")
+        .order_by("-period", "member__subscriber_id", "member_id")
+    )
+
+
+def household_invoice_get(bill_to: Member, invoice_id: int) -> Invoice | None:
+    return (
+        household_invoices(bill_to)
+        .prefetch_related(
+            Prefetch(
+                "allocations",
+                queryset=PaymentAllocation.objects.select_related("payment").order_by("pk"),
+            )
+        )
+        .filter(pk=invoice_id)
+        .first()
+    )
+
+
+def household_payments(bill_to: Member) -> QuerySet[Payment]:
+    return Payment.objects.filter(member=bill_to).order_by("-received_on", "-pk")
+
+
+def household_balance(bill_to: Member) -> dict[str, Decimal]:
+    """What the household owes now and its credit (payments not yet applied)."""
+    owed = Invoice.objects.filter(bill_to=bill_to, status=InvoiceStatus.OPEN).aggregate(
+        total=Sum(F("member_amount") - F("member_paid"))
+    )["total"]
+    credit = Payment.objects.filter(member=bill_to).aggregate(total=Sum("unapplied"))["total"]
+    return {"owed": owed or ZERO, "credit": credit or ZERO}
+
+
+def member_is_paid_for(member: Member, period: Period) -> bool:
+    """Paid for a month: that month's invoice is settled in full (member and employer parts)."""
+    return Invoice.objects.filter(
+        member=member, period=period.first_day, settled_at__isnull=False
+    ).exists()
+
+
+def paid_member_months(period: Period) -> QuerySet[Invoice]:
+    """For payouts: one row per member paid for `period`, by PCP — the PCP assignment on the
+    first of the month, the member's age then, the age band and the PCP's fee, as invoiced.
+    Ordered by practitioner, then member name; iterate it (it can be large)."""
+    return (
+        Invoice.objects.filter(period=period.first_day, settled_at__isnull=False)
+        .exclude(status=InvoiceStatus.VOID)
+        .select_related("member", "practitioner", "pcp_assignment__practitioner_role__location")
+        .order_by("practitioner_id", "member__last_name", "member__first_name", "member_id")
+    )
+
+
+def late_paid_member_months(since: datetime, before: Period | None = None) -> QuerySet[Invoice]:
+    """Member-months settled at or after `since` (the time an earlier payout ran) for months
+    before `before` (default: the month of `since`) — paid too late for that month's run."""
+    before = before or Period.of(since)
+    return (
+        Invoice.objects.filter(settled_at__gte=since, period__lt=before.first_day)
+        .exclude(status=InvoiceStatus.VOID)
+        .select_related("member", "practitioner", "pcp_assignment__practitioner_role__location")
+        .order_by("practitioner_id", "period", "member__last_name", "member_id")
+    )
+
+
+def members_for_staff() -> QuerySet[Member]:
+    """The staff member list: each with the latest membership's status and plan."""
+    return Member.objects.select_related("subscriber", "user").order_by(
+        "last_name", "first_name", "pk"
+    )
+
+
+def memberships_for_staff() -> QuerySet[Membership]:
+    return Membership.objects.select_related("member", "plan", "employer_group").order_by(
+        "-start_date", "pk"
+    )
+
+
+def invoices_for_staff() -> QuerySet[Invoice]:
+    return Invoice.objects.select_related("member", "bill_to", "practitioner").order_by(
+        "-period", "pk"
+    )
+
+
+def payments_for_staff() -> QuerySet[Payment]:
+    return Payment.objects.select_related("member", "employer_group").order_by(
+        "-received_on", "-pk"
+    )
+
+
+ACTIVE_OR_PENDING = (MembershipStatus.ACTIVE, MembershipStatus.PENDING)

@@ -1,0 +1,7 @@
+"""Writes of the members app. Callers use `members.services.<entity>_<verb>`; the modules
+split the rule book by subject: enrollment, memberships (PCP change, cancel, contact, plan
+versions, status machine) and billing (invoices, payments, imports, lapsing)."""
+
+from .billing import *  # noqa: F403
+from .enrollment import *  # noqa: F403
+from .memberships import *  # noqa: F403

@@ -1,0 +1,545 @@
+"""Dues: one invoice per membership and month, employer invoices, payments (recorded by finance
+or imported from CSV), credits from overpayments, lapsing and reinstatement."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from cooperative.audit import audit_record
+from cooperative.exceptions import ApplicationError, ConflictError
+from cooperative.models import AuditAction
+from cooperative.money import MoneyError, quantize_cents, to_decimal
+from cooperative.periods import Period
+from providers.models import Practitioner
+from providers.selectors import active_agreement_for
+
+from ..models import (
+    EmployerGroup,
+    EmployerInvoice,
+    Invoice,
+    InvoiceStatus,
+    Member,
+    Membership,
+    MembershipEvent,
+    MembershipStatus,
+    Payment,
+    PaymentAllocation,
+    PaymentImport,
+    PaymentSource,
+    PcpAssignment,
+)
+from .enrollment import age_on, employer_share
+
+__all__ = [
+    "IMPORT_MAX_BYTES", "InvoiceRun", "invoices_generate", "memberships_activate_started",
+    "memberships_lapse_overdue", "payment_record", "payments_import_csv",
+]  # fmt: skip
+
+ZERO = Decimal("0.00")
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
+BILLABLE_STATUSES = (MembershipStatus.PENDING, MembershipStatus.ACTIVE)
+_CHUNK = 5000
+
+
+@dataclass
+class InvoiceRun:
+    """What one invoicing pass did for a month."""
+
+    period: Period
+    created: int = 0
+    already_invoiced: int = 0
+    without_pcp: list[str] = field(default_factory=list)
+    without_price: list[str] = field(default_factory=list)
+
+
+def _fee_bands(
+    practitioner_ids: Iterable[int], on: date
+) -> dict[int, list[tuple[int, int, Decimal]]]:
+    """Each PCP's age bands (min, max, fee) in the agreement in force on `on`."""
+    table: dict[int, list[tuple[int, int, Decimal]]] = {}
+    for pk in practitioner_ids:
+        agreement = active_agreement_for(Practitioner(pk=pk), on)
+        table[pk] = (
+            [(b.min_age, b.max_age, b.monthly_fee) for b in agreement.age_bands.all()]
+            if agreement
+            else []
+        )
+    return table
+
+
+def _band(bands: list[tuple[int, int, Decimal]], age: int) -> tuple[int, int, Decimal] | None:
+    return next((band for band in bands if band[0] <= age <= band[1]), None)
+
+
+def invoices_generate(
+    *, period: Period, membership_ids: list[int] | None = None, now: datetime | None = None
+) -> InvoiceRun:
+    """Invoice every membership billable in `period` (pending or active, started by the first
+    of the month, not ended before it) that has no invoice for it yet. Idempotent: the unique
+    (membership, month) constraint makes a second run create nothing. The PCP is the one
+    assigned on the first of the month; the fee the agreement's band for the member's age then.
+    Employer shares are billed on one employer invoice per group and month, whose amount is
+    recomputed as the sum of its lines. Available credits are applied at the end."""
+    first = period.first_day
+    now = now or timezone.now()
+    run = InvoiceRun(period=period)
+    billable = (
+        Membership.objects.filter(
+            status__in=BILLABLE_STATUSES, start_date__lte=first, member__isnull=False
+        )
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=first))
+        .exclude(invoices__period=first)
+        .select_related("member", "plan", "employer_group")
+        .order_by("pk")
+    )
+    if membership_ids is not None:
+        billable = billable.filter(pk__in=membership_ids)
+    fee_cache: dict[int, list[tuple[int, int, Decimal]]] = {}
+    touched_groups: set[int] = set()
+    bill_tos: set[int] = set()
+    chunk: list[Membership] = []
+
+    def flush() -> None:
+        member_ids = [m.member_id for m in chunk]
+        pcp_of = {
+            member_id: (assignment_id, practitioner_id)
+            for member_id, assignment_id, practitioner_id in PcpAssignment.objects.filter(
+                member_id__in=member_ids, effective_from__lte=first
+            )
+            .filter(Q(effective_to__isnull=True) | Q(effective_to__gt=first))
+            .values_list("member_id", "pk", "practitioner_id")
+        }
+        missing = {p for _, p in pcp_of.values() if p not in fee_cache}
+        fee_cache.update(_fee_bands(sorted(missing), first))
+        group_invoices: dict[int, EmployerInvoice] = {}
+        rows: list[Invoice] = []
+        for membership in chunk:
+            member = membership.member
+            if member.pk not in pcp_of:
+                run.without_pcp.append(member.member_number)
+                continue
+            assignment_id, practitioner_id = pcp_of[member.pk]
+            age = age_on(member.date_of_birth, first)
+            band = _band(fee_cache[practitioner_id], age)
+            if band is None:
+                run.without_price.append(member.member_number)
+                continue
+            fee = band[2]
+            portion = membership.plan.cooperative_portion
+            amount = quantize_cents(fee + portion)
+            share = employer_share(membership.employer_group, amount)
+            group_invoice = None
+            if membership.employer_group_id and share > 0:
+                group_id = membership.employer_group_id
+                if group_id not in group_invoices:
+                    group_invoices[group_id], _ = EmployerInvoice.objects.get_or_create(
+                        employer_group_id=group_id, period=first
+                    )
+                group_invoice = group_invoices[group_id]
+                touched_groups.add(group_id)
+            member_amount = amount - share
+            rows.append(
+                Invoice(
+                    membership=membership, member=member, bill_to_id=member.subscriber_id or member.pk,
+                    period=first, practitioner_id=practitioner_id, pcp_assignment_id=assignment_id, age=age,
+                    age_band=f"{band[0]}–{band[1]}", pcp_fee=fee,
+                    cooperative_portion=portion, amount=amount, employer_share=share,
+                    member_amount=member_amount, employer_invoice=group_invoice,
+                    member_paid_at=now if member_amount == 0 else None,
+                    settled_at=now if member_amount == 0 and group_invoice is None else None,
+                    status=InvoiceStatus.PAID if member_amount == 0 and group_invoice is None else InvoiceStatus.OPEN,
+                )
+            )  # fmt: skip
+            bill_tos.add(member.subscriber_id or member.pk)
+        before = Invoice.objects.filter(period=first).count()
+        Invoice.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+        created = Invoice.objects.filter(period=first).count() - before
+        run.created += created
+        run.already_invoiced += len(rows) - created
+        chunk.clear()
+
+    with transaction.atomic():
+        for membership in billable.iterator(chunk_size=_CHUNK):
+            chunk.append(membership)
+            if len(chunk) >= _CHUNK:
+                flush()
+        if chunk:
+            flush()
+        for group_id in sorted(touched_groups):
+            _employer_invoice_recompute(group_id, first)
+    with_credit = (
+        Payment.objects.filter(member_id__in=bill_tos, unapplied__gt=0)
+        .values_list("member_id", flat=True)
+        .distinct()
+    )
+    for member_id in sorted(set(with_credit)):
+        with transaction.atomic():
+            _member_credit_apply(Member.objects.select_for_update().get(pk=member_id), now)
+    return run
+
+
+def _employer_invoice_recompute(group_id: int, first: date) -> None:
+    """An employer invoice's amount is the sum of its member lines (locked while recomputed)."""
+    invoice = EmployerInvoice.objects.select_for_update().get(
+        employer_group_id=group_id, period=first
+    )
+    total = invoice.member_invoices.aggregate(total=Sum("employer_share"))["total"] or ZERO
+    EmployerInvoice.objects.filter(pk=invoice.pk).update(amount=total)
+
+
+def _member_invoice_settle(invoice: Invoice, now: datetime) -> None:
+    """Mark the member's part paid when it is, and the invoice settled when the employer's
+    part (if any) is paid too."""
+    updates: dict[str, Any] = {"member_paid": invoice.member_paid}
+    if invoice.member_paid == invoice.member_amount and invoice.member_paid_at is None:
+        invoice.member_paid_at = now
+        updates["member_paid_at"] = now
+    employer_done = invoice.employer_invoice_id is None or (
+        EmployerInvoice.objects.filter(
+            pk=invoice.employer_invoice_id, paid_at__isnull=False
+        ).exists()
+    )
+    if invoice.member_paid_at and employer_done and invoice.settled_at is None:
+        updates.update(settled_at=now, status=InvoiceStatus.PAID)
+    Invoice.objects.filter(pk=invoice.pk).update(**updates)
+
+
+def _member_credit_apply(bill_to: Member, now: datetime) -> Decimal:
+    """Apply the household's unapplied payments, oldest first, to its open invoices, oldest
+    month first. The caller holds the lock on the bill-to member row."""
+    payments = list(
+        Payment.objects.select_for_update()
+        .filter(member=bill_to, unapplied__gt=0)
+        .order_by("received_on", "pk")
+    )
+    if not payments:
+        return ZERO
+    invoices = list(
+        Invoice.objects.select_for_update()
+        .filter(bill_to=bill_to, status=InvoiceStatus.OPEN, member_paid__lt=F("member_amount"))
+        .order_by("period", "pk")
+    )
+    applied = ZERO
+    for invoice in invoices:
+        for payment in payments:
+            if payment.unapplied <= 0 or invoice.member_paid >= invoice.member_amount:
+                continue
+            part = min(payment.unapplied, invoice.member_amount - invoice.member_paid)
+            PaymentAllocation.objects.create(payment=payment, invoice=invoice, amount=part)
+            payment.unapplied -= part
+            invoice.member_paid += part
+            applied += part
+        _member_invoice_settle(invoice, now)
+    for payment in payments:
+        Payment.objects.filter(pk=payment.pk).update(unapplied=payment.unapplied)
+    _household_reinstate_if_current(bill_to, now)
+    return applied
+
+
+def _employer_credit_apply(group: EmployerGroup, now: datetime) -> Decimal:
+    """Apply the group's unapplied payments to its employer invoices, oldest month first; a
+    paid employer invoice settles the member invoices whose own part is already paid."""
+    payments = list(
+        Payment.objects.select_for_update()
+        .filter(employer_group=group, unapplied__gt=0)
+        .order_by("received_on", "pk")
+    )
+    invoices = list(
+        EmployerInvoice.objects.select_for_update()
+        .filter(employer_group=group, paid_at__isnull=True, amount__gt=F("amount_paid"))
+        .order_by("period", "pk")
+    )
+    applied = ZERO
+    for invoice in invoices:
+        for payment in payments:
+            if payment.unapplied <= 0 or invoice.amount_paid >= invoice.amount:
+                continue
+            part = min(payment.unapplied, invoice.amount - invoice.amount_paid)
+            PaymentAllocation.objects.create(payment=payment, employer_invoice=invoice, amount=part)
+            payment.unapplied -= part
+            invoice.amount_paid += part
+            applied += part
+        updates: dict[str, Any] = {"amount_paid": invoice.amount_paid}
+        if invoice.amount_paid == invoice.amount:
+            updates["paid_at"] = now
+            invoice.member_invoices.filter(
+                member_paid_at__isnull=False, settled_at__isnull=True
+            ).update(settled_at=now, status=InvoiceStatus.PAID)
+        EmployerInvoice.objects.filter(pk=invoice.pk).update(**updates)
+    for payment in payments:
+        Payment.objects.filter(pk=payment.pk).update(unapplied=payment.unapplied)
+    return applied
+
+
+def _grace_days() -> int:
+    return int(getattr(settings, "DUES_GRACE_DAYS", 15))
+
+
+def _overdue_q(today: date) -> Q:
+    """Invoices whose member part is unpaid past the grace period."""
+    return Q(
+        status=InvoiceStatus.OPEN,
+        member_paid__lt=F("member_amount"),
+        period__lt=today - timedelta(days=_grace_days()),
+    )
+
+
+def _status_events(memberships: list[Membership], to_status: str, reason: str, actor: Any) -> None:
+    MembershipEvent.objects.bulk_create(
+        [
+            MembershipEvent(
+                membership=m, from_status=m.status, to_status=to_status, reason=reason, actor=actor
+            )
+            for m in memberships
+        ]
+    )
+    Membership.objects.filter(pk__in=[m.pk for m in memberships]).update(status=to_status)
+
+
+def _household_reinstate_if_current(bill_to: Member, now: datetime) -> None:
+    """A lapsed membership of the household comes back once nothing is overdue any more."""
+    today = timezone.localdate(now)
+    if Invoice.objects.filter(_overdue_q(today), bill_to=bill_to).exists():
+        return
+    lapsed = list(
+        Membership.objects.select_for_update().filter(
+            Q(member=bill_to) | Q(member__subscriber=bill_to), status=MembershipStatus.LAPSED
+        )
+    )
+    if lapsed:
+        _status_events(lapsed, MembershipStatus.ACTIVE, "reinstated: dues paid", None)
+
+
+@transaction.atomic
+def memberships_lapse_overdue(*, today: date | None = None) -> int:
+    """Active memberships whose dues are unpaid `DUES_GRACE_DAYS` after the month began become
+    lapsed (with an event each); a later payment reinstates them."""
+    today = today or timezone.localdate()
+    bill_tos = Invoice.objects.filter(_overdue_q(today)).values("bill_to_id")
+    overdue = list(
+        Membership.objects.select_for_update()
+        .filter(status=MembershipStatus.ACTIVE)
+        .filter(Q(member_id__in=bill_tos) | Q(member__subscriber_id__in=bill_tos))
+        .order_by("pk")
+    )
+    if overdue:
+        _status_events(overdue, MembershipStatus.LAPSED, f"dues unpaid {_grace_days()} days", None)
+    return len(overdue)
+
+
+@transaction.atomic
+def memberships_activate_started(*, today: date | None = None) -> int:
+    """Pending memberships whose start date has come become active (with an event each)."""
+    today = today or timezone.localdate()
+    started = list(
+        Membership.objects.select_for_update()
+        .filter(status=MembershipStatus.PENDING, start_date__lte=today)
+        .order_by("pk")
+    )
+    if started:
+        _status_events(started, MembershipStatus.ACTIVE, "start date reached", None)
+    return len(started)
+
+
+def _payment_validate(
+    *, reference: str, received_on: Any, amount: Any, member: Member | None,
+    employer_group: EmployerGroup | None,
+) -> tuple[str, date, Decimal]:  # fmt: skip
+    errors: dict[str, list[str]] = {}
+    reference = str(reference or "").strip()
+    if not reference:
+        errors["reference"] = ["Give the payment's reference (check or transfer number)."]
+    elif len(reference) > 64:
+        errors["reference"] = ["A reference has at most 64 characters."]
+    if not isinstance(received_on, date):
+        errors["received_on"] = ["Give the date the payment was received."]
+    elif received_on > timezone.localdate():
+        errors["received_on"] = ["The payment date is in the future."]
+    value = ZERO
+    try:
+        value = to_decimal(amount)
+        if value != value.quantize(Decimal("0.01")):
+            errors["amount"] = ["An amount has at most two decimals."]
+        elif value <= 0:
+            errors["amount"] = ["The amount must be more than zero."]
+        elif value >= Decimal("10000000"):
+            errors["amount"] = ["The amount is too large."]
+    except MoneyError as error:
+        errors["amount"] = [str(error)]
+    if (member is None) == (employer_group is None):
+        errors["payer"] = ["A payment comes from one member or one employer group."]
+    if errors:
+        raise ApplicationError(next(iter(errors.values()))[0], errors=errors)
+    return reference, received_on, quantize_cents(value)
+
+
+@transaction.atomic
+def payment_record(
+    *, reference: str, received_on: date, amount: Decimal | str, member: Member | None = None,
+    employer_group: EmployerGroup | None = None, actor: Any = None,
+    source: str = PaymentSource.ADMIN, payment_import: PaymentImport | None = None, note: str = "",
+) -> Payment:  # fmt: skip
+    """Record money received and apply it at once: a member's payment to the household's open
+    invoices (oldest month first), an employer's to its employer invoices. What is left is a
+    credit for the next invoice. A reference is recorded once: a second time is refused (409)."""
+    reference, received_on, value = _payment_validate(
+        reference=reference, received_on=received_on, amount=amount, member=member,
+        employer_group=employer_group,
+    )  # fmt: skip
+    now = timezone.now()
+    if member is not None:
+        bill_to = Member.objects.select_for_update().get(pk=member.subscriber_id or member.pk)
+    else:
+        assert employer_group is not None
+        employer_group = EmployerGroup.objects.select_for_update().get(pk=employer_group.pk)
+    if Payment.objects.filter(reference=reference).exists():
+        raise ConflictError(
+            f"Payment {reference} is already recorded.",
+            errors={"reference": ["Already recorded."]},
+        )
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                reference=reference, received_on=received_on, amount=value, unapplied=value,
+                member=bill_to if member is not None else None, employer_group=employer_group,
+                source=source, payment_import=payment_import, recorded_by=actor, note=note[:200],
+            )  # fmt: skip
+    except IntegrityError:
+        raise ConflictError(
+            f"Payment {reference} is already recorded.", errors={"reference": ["Already recorded."]}
+        ) from None
+    if member is not None:
+        _member_credit_apply(bill_to, now)
+    else:
+        assert employer_group is not None
+        _employer_credit_apply(employer_group, now)
+    payment.refresh_from_db()
+    audit_record(
+        actor=actor, action=AuditAction.CREATE, obj=payment, detail=f"payment {value} ({source})"
+    )
+    return payment
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y")
+_PAYER_COLUMNS = ("payer", "member_or_employer", "member number or employer code", "member_number",
+                  "employer_code", "member", "employer")  # fmt: skip
+
+
+def _parse_date(text: str) -> date | None:
+    for pattern in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), pattern).date()  # noqa: DTZ007 - a calendar date
+        except ValueError:
+            continue
+    return None
+
+
+def _header_key(name: str) -> str:
+    return re.sub(r"\s+", " ", name.strip().lower().replace("_", " "))
+
+
+def payments_import_csv(*, file_name: str, content: bytes, actor: Any) -> PaymentImport:
+    """Import a CSV of payments (reference, date, member number or employer code, amount).
+    Each good line is recorded and applied on its own; a reference already recorded (now or
+    earlier in the file) is skipped as a duplicate; every other bad line is rejected with its
+    line number and reason. Importing the same file twice records nothing twice."""
+    if len(content) > IMPORT_MAX_BYTES:
+        raise ApplicationError(
+            "The file is larger than 5 MB: split it.", errors={"file": ["Larger than 5 MB."]}
+        )
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApplicationError(
+            "The file is not UTF-8 text: export it as CSV (UTF-8).",
+            errors={"file": ["Not a UTF-8 CSV file."]},
+        ) from None
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    keys = [_header_key(h) for h in header or []]
+    wanted: dict[str, int | None] = {"reference": None, "date": None, "payer": None, "amount": None}
+    for index, key in enumerate(keys):
+        if key in ("reference", "date", "amount"):
+            wanted[key] = index
+        elif key in {_header_key(c) for c in _PAYER_COLUMNS}:
+            wanted["payer"] = index
+    missing = [k for k, v in wanted.items() if v is None]
+    if missing:
+        raise ApplicationError(
+            "The first line must name the columns reference, date, member number or employer "
+            f"code, amount; missing: {', '.join(missing)}.",
+            errors={"file": [f"Missing columns: {', '.join(missing)}."]},
+        )
+    batch = PaymentImport.objects.create(
+        file_name=file_name[:200], sha256=hashlib.sha256(content).hexdigest(), uploaded_by=actor
+    )
+    seen: set[str] = set()
+    rejected: list[dict[str, Any]] = []
+    applied = duplicates = 0
+    total = ZERO
+    for line_number, row in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = {
+            k: (row[i].strip() if i is not None and i < len(row) else "") for k, i in wanted.items()
+        }
+        reference = cells["reference"]
+        if reference and (
+            reference in seen or Payment.objects.filter(reference=reference).exists()
+        ):
+            duplicates += 1
+            continue
+        received_on = _parse_date(cells["date"])
+        payer = cells["payer"].upper()
+        member = (
+            Member.objects.filter(member_number=payer).first() if payer.startswith("CC-") else None
+        )
+        group = (
+            None if member else EmployerGroup.objects.filter(employer_code__iexact=payer).first()
+        )
+        reason = ""
+        if received_on is None:
+            reason = f"date '{cells['date']}' is not YYYY-MM-DD or MM/DD/YYYY"
+        elif member is None and group is None:
+            reason = f"no member number or employer code '{cells['payer']}'"
+        if not reason and received_on is not None:
+            try:
+                payment = payment_record(
+                    reference=reference, received_on=received_on, amount=cells["amount"],
+                    member=member, employer_group=group, actor=actor,
+                    source=PaymentSource.IMPORT, payment_import=batch,
+                )  # fmt: skip
+            except ConflictError:
+                duplicates += 1
+                continue
+            except ApplicationError as error:
+                reason = error.message
+            else:
+                seen.add(reference)
+                applied += 1
+                total += payment.amount
+                continue
+        rejected.append({"line": line_number, "reference": reference, "reason": reason})
+    PaymentImport.objects.filter(pk=batch.pk).update(
+        applied_count=applied, duplicate_count=duplicates, rejected_count=len(rejected),
+        total_applied=total, rejected_lines=rejected,
+    )  # fmt: skip
+    batch.refresh_from_db()
+    audit_record(
+        actor=actor, action=AuditAction.CREATE, obj=batch,
+        detail=f"import: {applied} applied, {duplicates} duplicates, {len(rejected)} rejected",
+    )  # fmt: skip
+    return batch

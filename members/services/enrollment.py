@@ -1,0 +1,416 @@
+"""Enrollment: a new member (and dependents) with a PCP, the panel place held under a row lock."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from cooperative.audit import audit_record
+from cooperative.exceptions import ApplicationError, ConflictError
+from cooperative.models import AuditAction
+from cooperative.money import percent_of, quantize_cents, sum_amounts
+from cooperative.periods import Period
+from cooperative.roles import Role
+from cooperative.validators import (
+    normalize_phone,
+    normalize_zip,
+    validate_person_name,
+    validate_served_state,
+)
+from providers.models import Practitioner, PractitionerRole, PractitionerStatus
+from providers.selectors import listable_roles, pcp_fee_for
+
+from ..models import (
+    Consent,
+    ConsentKind,
+    ContributionKind,
+    EmployerGroup,
+    EmployerGroupStatus,
+    Invoice,
+    Member,
+    Membership,
+    MembershipEvent,
+    MembershipStatus,
+    PcpAssignment,
+    Plan,
+)
+
+__all__ = [
+    "CONSENT_TEXT_VERSION", "OLDEST_AGE_AT_START", "EnrollmentResult", "PcpPlace", "age_on",
+    "employer_share", "enrollment_create", "member_number_check_character", "member_number_is_valid",
+    "member_number_new", "pcp_place_take", "plan_current", "start_date_for_enrollment",
+]  # fmt: skip
+
+logger = logging.getLogger(__name__)
+OLDEST_AGE_AT_START = 64
+CONSENT_TEXT_VERSION = "2026-01"
+_CHECK_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32: no I, L, O, U
+
+
+def member_number_check_character(digits: str) -> str:
+    """Weighted sum (weights 2, 3, ...) mod 31 — a prime, so any single wrong digit or swap of two
+    neighbours changes it — as a letter of an unambiguous alphabet."""
+    total = sum((index + 2) * int(d) for index, d in enumerate(reversed(digits)))
+    return _CHECK_ALPHABET[total % 31]
+
+
+def member_number_is_valid(value: str) -> bool:
+    """'CC-1234-5678-K': 8 digits and the check character computed over them."""
+    text = value.replace("-", "").upper().removeprefix("CC")
+    return (
+        len(text) == 9 and text[:8].isdigit() and member_number_check_character(text[:8]) == text[8]
+    )
+
+
+def member_number_new() -> str:
+    """A fresh human-friendly member number, unique (retried on the rare collision)."""
+    for _ in range(20):
+        digits = f"{secrets.randbelow(10**8):08d}"
+        number = f"CC-{digits[:4]}-{digits[4:]}-{member_number_check_character(digits)}"
+        if not Member.objects.filter(member_number=number).exists():
+            return number
+    raise ApplicationError("Could not allocate a member number; try again.")
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def start_date_for_enrollment(today: date | None = None) -> date:
+    """Memberships start on the first of next month (America/Chicago)."""
+    return Period.current().next().first_day if today is None else Period.of(today).next().first_day
+
+
+@dataclass(frozen=True)
+class EnrollmentResult:
+    member: Member
+    membership: Membership
+    assignment: PcpAssignment
+    monthly_total: Decimal
+    pcp_fee: Decimal
+    employer_share: Decimal
+    first_invoice_total: Decimal
+
+
+def _field_error(field: str, message: str) -> ApplicationError:
+    return ApplicationError(message, errors={field: [message]})
+
+
+def employer_share(group: EmployerGroup | None, dues: Decimal) -> Decimal:
+    """What the employer pays of one member's monthly dues (never more than the dues)."""
+    if group is None:
+        return Decimal("0.00")
+    if group.contribution_kind == ContributionKind.FIXED:
+        return min(quantize_cents(group.contribution_value), dues)
+    return min(percent_of(dues, group.contribution_value), dues)
+
+
+def plan_current(code: str, on: date) -> Plan | None:
+    """The version of a plan in force on a date."""
+    return (
+        Plan.objects.filter(code=code, effective_from__lte=on, is_open_for_enrollment=True)
+        .order_by("-effective_from")
+        .first()
+    )
+
+
+def _validate_person(data: dict[str, Any], start: date) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {}
+
+    def check(field: str, func: Any) -> None:
+        try:
+            clean[field] = func(data.get(field))
+        except ValidationError as error:
+            errors[field] = [str(m) for m in error.messages]
+
+    def name(value: Any) -> str:
+        validate_person_name(value)
+        return str(value).strip()
+
+    def email(value: Any) -> str:
+        validate_email(str(value or "").strip())
+        return str(value).strip().lower()
+
+    def state(value: Any) -> str:
+        validate_served_state(value)
+        return str(value).upper()
+
+    for field in ("first_name", "last_name"):
+        check(field, name)
+    check("email", email)
+    check("phone", normalize_phone)
+    check("state", state)
+    check("zip", normalize_zip)
+    for field in ("street", "city"):
+        if not str(data.get(field) or "").strip():
+            errors[field] = ["This field is required."]
+        else:
+            clean[field] = str(data[field]).strip()
+    birth = data.get("date_of_birth")
+    if not isinstance(birth, date):
+        errors["date_of_birth"] = ["Enter the date of birth as YYYY-MM-DD."]
+    elif birth > timezone.localdate():
+        errors["date_of_birth"] = ["The date of birth is in the future."]
+    elif age_on(birth, start) > OLDEST_AGE_AT_START:
+        errors["date_of_birth"] = [
+            f"Members must be under 65 on their start date ({start:%B %-d, %Y})."
+        ]
+    else:
+        clean["date_of_birth"] = birth
+    if not data.get("accept_terms"):
+        errors["accept_terms"] = [
+            "Accept the terms, the privacy notice and the assignment of benefits to enroll."
+        ]
+    if errors:
+        raise ApplicationError(next(iter(errors.values()))[0], errors=errors)
+    return clean
+
+
+@dataclass(frozen=True)
+class PcpPlace:
+    practitioner: Practitioner
+    role: PractitionerRole
+    fee: Decimal
+
+
+def pcp_place_take(
+    *, pcp_npi: str, age: int, start: date, also_lock: int | None = None
+) -> PcpPlace:
+    """Take one place on a PCP's panel from `start`: the practitioner row (and `also_lock`, the
+    PCP being left on a change) are locked in primary-key order, so concurrent choices of the
+    same PCP queue up and the count of open assignments never passes `panel_capacity`.
+    Call inside a transaction."""
+    target = (
+        Practitioner.objects.filter(npi=str(pcp_npi).strip()).values_list("pk", flat=True).first()
+    )
+    if target is None:
+        raise _field_error("pcp_npi", f"We don't list a provider with NPI {pcp_npi}.")
+    locked = {
+        p.pk: p
+        for p in Practitioner.objects.select_for_update()
+        .filter(pk__in=[pk for pk in (target, also_lock) if pk is not None])
+        .order_by("pk")
+    }
+    practitioner = locked[target]
+    if practitioner.status != PractitionerStatus.ACTIVE:
+        raise _field_error("pcp_npi", f"We don't list a provider with NPI {pcp_npi}.")
+    role = (
+        listable_roles()
+        .filter(practitioner=practitioner, is_primary_care=True)
+        .order_by("start_date", "pk")
+        .first()
+    )
+    if role is None:
+        raise _field_error(
+            "pcp_npi", f"{practitioner.display_name} is not a primary care provider you can choose."
+        )
+    if (
+        not practitioner.accepting_new_members
+        or practitioner.panel_member_count >= practitioner.panel_capacity
+    ):
+        raise ConflictError(
+            f"{practitioner.display_name}'s panel is full: choose another primary care provider.",
+            errors={"pcp_npi": ["This provider is not accepting new members."]},
+        )
+    fee = pcp_fee_for(practitioner, age, start)
+    if fee is None:
+        raise _field_error(
+            "pcp_npi", f"{practitioner.display_name} has no prices agreed for {start:%B %Y} yet."
+        )
+    Practitioner.objects.filter(pk=practitioner.pk).update(
+        panel_member_count=F("panel_member_count") + 1
+    )
+    return PcpPlace(practitioner, role, fee)
+
+
+def _member_is_duplicate(person: dict[str, Any]) -> bool:
+    return Member.objects.filter(
+        first_name__iexact=person["first_name"], last_name__iexact=person["last_name"],
+        date_of_birth=person["date_of_birth"], email__iexact=person["email"],
+    ).exists()  # fmt: skip
+
+
+def _validate_dependent(data: dict[str, Any], start: date, index: int) -> dict[str, Any]:
+    """A dependent's name and birth date (the address, email and phone are the subscriber's)."""
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {}
+    for field in ("first_name", "last_name"):
+        try:
+            validate_person_name(str(data.get(field) or ""))
+            clean[field] = str(data[field]).strip()
+        except ValidationError as error:
+            errors[field] = [str(m) for m in error.messages]
+    birth = data.get("date_of_birth")
+    if not isinstance(birth, date):
+        errors["date_of_birth"] = ["Enter the date of birth as YYYY-MM-DD."]
+    elif birth > timezone.localdate():
+        errors["date_of_birth"] = ["The date of birth is in the future."]
+    elif age_on(birth, start) > OLDEST_AGE_AT_START:
+        errors["date_of_birth"] = [
+            f"Members must be under 65 on their start date ({start:%B %-d, %Y})."
+        ]
+    else:
+        clean["date_of_birth"] = birth
+    if not str(data.get("pcp_npi") or "").strip():
+        errors["pcp_npi"] = ["Choose a primary care provider."]
+    if errors:
+        prefixed = {f"dependents[{index}].{k}": v for k, v in errors.items()}
+        raise ApplicationError(
+            f"Dependent {index + 1}: {next(iter(errors.values()))[0]}", errors=prefixed
+        )
+    clean["pcp_npi"] = str(data["pcp_npi"]).strip()
+    return clean
+
+
+def _household_member_create(
+    *, person: dict[str, Any], subscriber: Member | None, user: Any, plan: Plan,
+    group: EmployerGroup | None, start: date, place: PcpPlace, actor: Any,
+) -> tuple[Member, Membership, PcpAssignment]:  # fmt: skip
+    address = subscriber or None
+    member = Member.objects.create(
+        member_number=member_number_new(), first_name=person["first_name"], last_name=person["last_name"],
+        date_of_birth=person["date_of_birth"],
+        email=address.email if address else person["email"], phone=address.phone if address else person["phone"],
+        street=address.street if address else person["street"], city=address.city if address else person["city"],
+        state=address.state if address else person["state"],
+        zip_code=address.zip_code if address else person["zip"], user=user, subscriber=subscriber,
+    )  # fmt: skip
+    membership = Membership.objects.create(
+        member=member,
+        plan=plan,
+        employer_group=group,
+        start_date=start,
+        status=MembershipStatus.PENDING,
+    )
+    MembershipEvent.objects.create(
+        membership=membership, from_status="", to_status=MembershipStatus.PENDING,
+        reason="enrolled", actor=actor,
+    )  # fmt: skip
+    assignment = PcpAssignment.objects.create(
+        member=member,
+        practitioner=place.practitioner,
+        practitioner_role=place.role,
+        effective_from=start,
+    )
+    Consent.objects.bulk_create(
+        [
+            Consent(member=member, kind=kind, text_version=CONSENT_TEXT_VERSION)
+            for kind in ConsentKind.values
+        ]
+    )
+    return member, membership, assignment
+
+
+@transaction.atomic
+def enrollment_create(*, data: dict[str, Any], password: str, pcp_npi: str, plan_code: str,
+                      employer_code: str = "", dependents: list[dict[str, Any]] | None = None,
+                      today: date | None = None) -> EnrollmentResult:  # fmt: skip
+    """Enroll a person: member, user account, membership from the first of next month, PCP
+    assignment, consents, dependents (each with their own PCP and age-band fee, billed to the
+    subscriber) and the first month's invoices — all or nothing. Each PCP's panel place is
+    taken under a row lock, so two people racing for the last place cannot both get it."""
+    start = start_date_for_enrollment(today)
+    person = _validate_person(data, start)
+    household = [_validate_dependent(d, start, i) for i, d in enumerate(dependents or [])]
+    plan = plan_current(plan_code, start)
+    if plan is None:
+        raise _field_error("plan", f"We don't know the plan '{plan_code}'.")
+    group = None
+    if employer_code:
+        group = EmployerGroup.objects.filter(
+            employer_code__iexact=employer_code.strip(), status=EmployerGroupStatus.ACTIVE
+        ).first()
+        if group is None:
+            raise _field_error(
+                "employer_code", f"We don't know the employer code '{employer_code}'."
+            )
+    if _member_is_duplicate(person):
+        raise ConflictError(
+            "This person is already a member: sign in to the member portal instead.",
+            errors={"email": ["Already enrolled."]},
+        )
+    user_model = get_user_model()
+    if user_model.objects.filter(username__iexact=person["email"]).exists():
+        raise _field_error("email", "An account with this email exists: sign in instead.")
+    try:
+        validate_password(password, user=user_model(username=person["email"], email=person["email"],
+                                                    first_name=person["first_name"], last_name=person["last_name"]))  # fmt: skip
+    except ValidationError as error:
+        raise ApplicationError(
+            error.messages[0], errors={"password": [str(m) for m in error.messages]}
+        ) from None
+
+    place = pcp_place_take(pcp_npi=pcp_npi, age=age_on(person["date_of_birth"], start), start=start)
+    user = user_model.objects.create_user(
+        username=person["email"], email=person["email"], password=password,
+        first_name=person["first_name"], last_name=person["last_name"],
+    )  # fmt: skip
+    user.groups.add(Group.objects.get(name=str(Role.MEMBER)))
+    member, membership, assignment = _household_member_create(
+        person=person, subscriber=None, user=user, plan=plan, group=group, start=start,
+        place=place, actor=user,
+    )  # fmt: skip
+    memberships = [membership]
+    for index, dependent in enumerate(household):
+        try:
+            dependent_place = pcp_place_take(
+                pcp_npi=dependent["pcp_npi"],
+                age=age_on(dependent["date_of_birth"], start),
+                start=start,
+            )
+        except ApplicationError as error:
+            raise type(error)(
+                f"Dependent {index + 1}: {error.message}",
+                errors={f"dependents[{index}].{k}": v for k, v in (error.errors or {}).items()},
+            ) from None
+        _, dependent_membership, _ = _household_member_create(
+            person=dependent, subscriber=member, user=None, plan=plan, group=group, start=start,
+            place=dependent_place, actor=user,
+        )  # fmt: skip
+        memberships.append(dependent_membership)
+
+    from .billing import invoices_generate
+
+    invoices_generate(period=Period.of(start), membership_ids=[m.pk for m in memberships])
+    first_total = sum_amounts(
+        list(
+            Invoice.objects.filter(bill_to=member, period=start).values_list(
+                "member_amount", flat=True
+            )
+        )
+    )
+    dues = quantize_cents(place.fee + plan.cooperative_portion)
+    share = employer_share(group, dues)
+    audit_record(actor=user, action=AuditAction.CREATE, obj=member, detail="enrolled")
+    transaction.on_commit(lambda: _send_confirmation(member.pk))
+    return EnrollmentResult(
+        member, membership, assignment, dues - share, place.fee, share, first_total
+    )
+
+
+def _send_confirmation(member_pk: int) -> None:
+    """Queue the welcome email; if the broker is unreachable, send it from here rather than
+    fail an enrollment that has already committed."""
+    from ..tasks import enrollment_confirmation_send
+
+    try:
+        enrollment_confirmation_send.delay(member_pk)
+    except Exception:  # noqa: BLE001 - any broker error: the email must still go out
+        logger.warning(
+            "broker unavailable: sending the confirmation of member %s inline", member_pk
+        )
+        enrollment_confirmation_send.apply(args=(member_pk,))
