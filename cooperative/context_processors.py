@@ -21,7 +21,10 @@ def navigation_for(user: Any) -> list[dict[str, str]]:
     if not getattr(user, "is_authenticated", False):
         items.append({"key": "enroll", "label": "Join", "url": "/enroll/"})
         return items
-    items.append({"key": "dashboard", "label": "Dashboard", "url": reverse("dashboard")})
+    if has_role(user, Role.MEMBER) and not user.is_superuser:
+        items.append({"key": "me", "label": "My membership", "url": "/me/"})
+    else:
+        items.append({"key": "dashboard", "label": "Dashboard", "url": reverse("dashboard")})
     if has_role(user, Role.PROVIDER) and not user.is_superuser:
         items.append({"key": "offers", "label": "Offers", "url": reverse("provider:offers")})
     if can_open_admin(user):

@@ -57,6 +57,8 @@ def home_url_for(user: Any) -> str:
     """Where a person lands after login: Provider Services work in the admin; others on their dashboard."""
     if getattr(user, "is_superuser", False) or primary_role(user) == Role.PROVIDER_SERVICES:
         return reverse("admin:index")
+    if primary_role(user) == Role.MEMBER:
+        return "/me/"  # the members app's portal (the kernel names no app)
     return reverse("dashboard")
 
 

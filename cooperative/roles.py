@@ -69,7 +69,23 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "providers.view_location",
         "providers.view_rateagreement",
         "providers.view_payercontract",
-        *(f"members.view_{m}" for m in ("member", "membership", "plan", "employergroup")),
+        *(
+            f"members.view_{m}"
+            for m in (
+                "member",
+                "membership",
+                "plan",
+                "employergroup",
+                "invoice",
+                "employerinvoice",
+                "payment",
+                "paymentimport",
+                "membershipevent",
+                "pcpassignment",
+            )
+        ),  # fmt: skip
+        "members.add_payment",
+        "members.add_paymentimport",
     },
     Role.MEMBER: set(),
     Role.PROVIDER: set(),

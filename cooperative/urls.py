@@ -35,7 +35,7 @@ urlpatterns = [
     path("", include("providers.urls")),
     path("fhir/", include("providers.fhir_urls")),
     path("provider/", include("providers.portal_urls")),
-    # Each app mounts its pages here when its issue lands (enroll/, me/, ...).
+    path("", include("members.urls")),
 ]
 
 handler403 = "cooperative.views.permission_denied"

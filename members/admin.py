@@ -1,13 +1,35 @@
-"""Admin for members (read-only in this slice: every write goes through members.services)."""
+"""Admin for members, memberships, invoices and payments. Records are read-only here except
+payments, which finance records (or imports from CSV) through members.services."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
-from .models import Consent, EmployerGroup, Member, Membership, PcpAssignment, Plan
+from cooperative.exceptions import ApplicationError
+
+from . import services
+from .forms import PaymentImportForm
+from .models import (
+    Consent,
+    EmployerGroup,
+    EmployerInvoice,
+    Invoice,
+    Member,
+    Membership,
+    MembershipEvent,
+    Payment,
+    PaymentAllocation,
+    PaymentImport,
+    PcpAssignment,
+    Plan,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -67,8 +89,17 @@ class MemberAdmin(ReadOnlyAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
 
+class MembershipEventInline(admin.TabularInline):
+    model = MembershipEvent
+    extra = 0
+    can_delete = False
+    fields = ("occurred_at", "from_status", "to_status", "reason", "actor")
+    readonly_fields = fields
+
+
 @admin.register(Membership)
 class MembershipAdmin(ReadOnlyAdmin):
+    inlines = [MembershipEventInline]
     list_display = ["member", "plan", "employer_group", "start_date", "end_date", "status"]
     list_filter = ["status", "plan__code", "employer_group"]
     search_fields = ["member__member_number", "member__last_name", "member__email"]
@@ -101,3 +132,178 @@ class EmployerGroupAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "state"]
     search_fields = ["name", "employer_code", "ein"]
+
+
+class AllocationInline(admin.TabularInline):
+    model = PaymentAllocation
+    extra = 0
+    can_delete = False
+    fields = ("payment", "invoice", "employer_invoice", "amount", "created_at", "reversed_at")
+    readonly_fields = fields
+    fk_name = "invoice"
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = ["period", "member", "bill_to", "practitioner", "age_band", "amount", "employer_share",
+                    "member_amount", "member_paid", "status", "settled_at"]  # fmt: skip
+    list_filter = [
+        "status",
+        "period",
+        "membership__plan__code",
+        "membership__employer_group",
+        "member__state",
+    ]
+    search_fields = [
+        "member__member_number",
+        "member__last_name",
+        "member__email",
+        "bill_to__member_number",
+    ]
+    list_select_related = ["member", "bill_to", "practitioner"]
+    date_hierarchy = "period"
+    inlines = [AllocationInline]
+
+
+@admin.register(EmployerInvoice)
+class EmployerInvoiceAdmin(ReadOnlyAdmin):
+    list_display = ["period", "employer_group", "amount", "amount_paid", "paid_at"]
+    list_filter = ["period", "employer_group"]
+    search_fields = ["employer_group__name", "employer_group__employer_code"]
+    list_select_related = ["employer_group"]
+
+
+class PaymentAdminForm(forms.ModelForm):
+    """Finance records a payment: the service validates it, applies it and audits it."""
+
+    class Meta:
+        model = Payment
+        fields = ["reference", "received_on", "member", "employer_group", "amount", "note"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            services.payment_validate(
+                reference=data.get("reference", ""), received_on=data.get("received_on"),
+                amount=data.get("amount"), member=data.get("member"), employer_group=data.get("employer_group"), check_duplicate=True,
+            )  # fmt: skip
+        except ApplicationError as error:
+            for field, errors in (error.errors or {}).items():
+                self.add_error(field if field in self.fields else None, errors)
+        return data
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    form = PaymentAdminForm
+    list_display = [
+        "reference",
+        "received_on",
+        "member",
+        "employer_group",
+        "amount",
+        "unapplied",
+        "source",
+    ]
+    list_filter = ["source", "received_on", "employer_group"]
+    search_fields = [
+        "reference",
+        "member__member_number",
+        "member__last_name",
+        "employer_group__employer_code",
+    ]
+    list_select_related = ["member", "employer_group"]
+    autocomplete_fields = ["member", "employer_group"]
+    date_hierarchy = "received_on"
+    change_list_template = "admin/members/payment/change_list.html"
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A recorded payment is never edited: the page shows it read-only.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None:
+            return [
+                *PaymentAdminForm.Meta.fields,
+                "unapplied",
+                "source",
+                "payment_import",
+                "recorded_by",
+            ]
+        return []
+
+    def save_model(self, request: HttpRequest, obj: Payment, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        payment = services.payment_record(
+            reference=data["reference"], received_on=data["received_on"], amount=data["amount"],
+            member=data.get("member"), employer_group=data.get("employer_group"), actor=request.user,
+            note=data.get("note", ""),
+        )  # fmt: skip
+        obj.pk = payment.pk
+        obj.unapplied = payment.unapplied
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="members_payment_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload a CSV of payments; the summary lists what was applied, skipped and rejected."""
+        if not self.has_add_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        form = PaymentImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                batch = services.payments_import_csv(
+                    file_name=upload.name,
+                    content=upload.read(services.IMPORT_MAX_BYTES + 1),
+                    actor=request.user,
+                )
+            except ApplicationError as error:
+                form.add_error("file", error.message)
+            else:
+                messages.success(
+                    request,
+                    f"{batch.applied_count} payments applied, {batch.duplicate_count} duplicates skipped, "
+                    f"{batch.rejected_count} lines rejected.",
+                )
+                return redirect(reverse("admin:members_paymentimport_change", args=[batch.pk]))
+        context = {**self.admin_site.each_context(request), "form": form, "title": "Import payments",
+                   "opts": self.model._meta}  # fmt: skip
+        return TemplateResponse(request, "admin/members/payment/import.html", context)
+
+
+@admin.register(PaymentImport)
+class PaymentImportAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "file_name", "uploaded_by", "applied_count", "duplicate_count", "rejected_count",
+                    "total_applied"]  # fmt: skip
+    fields = readonly_fields = ("file_name", "sha256", "uploaded_by", "created_at", "applied_count",
+                                "duplicate_count", "rejected_count", "total_applied", "rejected_lines_table")  # fmt: skip
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Rejected lines")
+    def rejected_lines_table(self, obj: PaymentImport) -> str:
+        from django.utils.html import format_html, format_html_join
+
+        if not obj.rejected_lines:
+            return "None"
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((r["line"], r["reference"], r["reason"]) for r in obj.rejected_lines),
+        )  # fmt: skip
+        return format_html(
+            "<table><tr><th>Line</th><th>Reference</th><th>Reason</th></tr>{}</table>", rows
+        )

@@ -1,16 +1,28 @@
-"""The members API: public enrollment (the same service as the /enroll/ pages)."""
+"""The members API: public enrollment (the same service as the /enroll/ pages), the member's
+own records under /api/v1/me/…, and the staff lists of members, memberships, invoices and
+payments (finance records payments here too)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
-from rest_framework.permissions import AllowAny
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from . import services
+from cooperative.audit import audit_record, record_denied
+from cooperative.exceptions import ApplicationError
+from cooperative.models import AuditAction
+from cooperative.permissions import HasRole
+from cooperative.roles import Role
+
+from . import selectors, services
+from .models import Invoice, Member, Membership, Payment
 
 
 class EnrollmentInputSerializer(serializers.Serializer):
@@ -75,3 +87,234 @@ class EnrollmentView(APIView):
             "employer_share": result.employer_share,
         }
         return Response(EnrollmentOutputSerializer(body).data, status=201)
+
+
+class PcpSerializer(serializers.Serializer):
+    npi = serializers.CharField(source="practitioner.npi")
+    name = serializers.CharField(source="practitioner.display_name")
+    clinic = serializers.CharField(source="practitioner_role.location.clinic.display_name")
+    effective_from = serializers.DateField()
+    effective_to = serializers.DateField(allow_null=True)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    subscriber_number = serializers.CharField(
+        source="subscriber.member_number", allow_null=True, default=None
+    )
+
+    class Meta:
+        model = Member
+        fields = ["id", "member_number", "first_name", "last_name", "date_of_birth", "email", "phone", "street",
+                  "city", "state", "zip_code", "preferred_language", "subscriber_number"]  # fmt: skip
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    member_number = serializers.CharField(source="member.member_number")
+    plan = serializers.CharField(source="plan.code")
+    plan_version = serializers.IntegerField(source="plan.version")
+    employer_code = serializers.CharField(
+        source="employer_group.employer_code", allow_null=True, default=None
+    )
+
+    class Meta:
+        model = Membership
+        fields = [
+            "id",
+            "member_number",
+            "plan",
+            "plan_version",
+            "employer_code",
+            "start_date",
+            "end_date",
+            "status",
+        ]
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    member_number = serializers.CharField(source="member.member_number")
+    bill_to_number = serializers.CharField(source="bill_to.member_number")
+    period = serializers.DateField(format="%Y-%m")
+    pcp_npi = serializers.CharField(source="practitioner.npi")
+    is_settled = serializers.BooleanField()
+
+    class Meta:
+        model = Invoice
+        fields = ["id", "period", "member_number", "bill_to_number", "pcp_npi", "age", "age_band", "pcp_fee",
+                  "cooperative_portion", "amount", "employer_share", "member_amount", "member_paid", "status",
+                  "is_settled", "settled_at"]  # fmt: skip
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    member_number = serializers.CharField(
+        source="member.member_number", allow_null=True, default=None
+    )
+    employer_code = serializers.CharField(
+        source="employer_group.employer_code", allow_null=True, default=None
+    )
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "reference",
+            "received_on",
+            "member_number",
+            "employer_code",
+            "amount",
+            "unapplied",
+            "source",
+        ]
+
+
+class PaymentInputSerializer(serializers.Serializer):
+    reference = serializers.CharField(max_length=64)
+    received_on = serializers.DateField()
+    member_number = serializers.CharField(required=False, allow_blank=True, default="")
+    employer_code = serializers.CharField(required=False, allow_blank=True, default="")
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+MEMBER_STAFF = (Role.FINANCE, Role.PROVIDER_SERVICES, Role.ADVOCATE)
+
+
+class MemberStaffViewSet(viewsets.ReadOnlyModelViewSet):
+    """Staff: members, searchable by number, name or email (each record read is audited)."""
+
+    serializer_class = MemberSerializer
+    permission_classes = [HasRole.of(*MEMBER_STAFF)]
+    filterset_fields = ["state", "member_number"]
+
+    def get_queryset(self) -> Any:
+        queryset = selectors.members_for_staff()
+        search = self.request.query_params.get("search", "").strip()
+        if search:
+            from django.db.models import Q
+
+            queryset = queryset.filter(
+                Q(member_number__iexact=search)
+                | Q(last_name__icontains=search)
+                | Q(email__iexact=search)
+            )
+        return queryset
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().retrieve(request, *args, **kwargs)
+        audit_record(actor=request.user, action=AuditAction.VIEW, object_type="members.member",
+                     object_id=str(kwargs.get("pk")), request=request)  # fmt: skip
+        return response
+
+
+class MembershipStaffViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = MembershipSerializer
+    permission_classes = [HasRole.of(*MEMBER_STAFF)]
+    filterset_fields = ["status", "employer_group", "plan"]
+
+    def get_queryset(self) -> Any:
+        return selectors.memberships_for_staff()
+
+
+class InvoiceStaffViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = InvoiceSerializer
+    permission_classes = [HasRole.of(Role.FINANCE)]
+    filterset_fields = ["status", "period", "practitioner"]
+
+    def get_queryset(self) -> Any:
+        return selectors.invoices_for_staff()
+
+
+class PaymentStaffViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Finance: payments; POST records one (applied at once; a known reference is 409)."""
+
+    serializer_class = PaymentSerializer
+    permission_classes = [HasRole.of(Role.FINANCE)]
+    filterset_fields = ["source", "received_on"]
+
+    def get_queryset(self) -> Any:
+        return selectors.payments_for_staff()
+
+    @extend_schema(request=PaymentInputSerializer, responses={201: PaymentSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = PaymentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        member = group = None
+        if values["member_number"]:
+            member = Member.objects.filter(member_number=values["member_number"].upper()).first()
+            if member is None:
+                raise ApplicationError(
+                    "Unknown member number.", errors={"member_number": ["Unknown member number."]}
+                )
+        if values["employer_code"]:
+            group = services.employer_group_for_code(values["employer_code"])
+            if group is None:
+                raise ApplicationError(
+                    "Unknown employer code.", errors={"employer_code": ["Unknown employer code."]}
+                )
+        payment = services.payment_record(
+            reference=values["reference"], received_on=values["received_on"], amount=values["amount"],
+            member=member, employer_group=group, actor=request.user,
+        )  # fmt: skip
+        return Response(PaymentSerializer(payment).data, status=201)
+
+
+class IsMember(BasePermission):
+    message = "This is for members."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return selectors.member_for_user(request.user) is not None
+
+
+class MyMembershipSerializer(serializers.Serializer):
+    member = MemberSerializer()
+    membership = MembershipSerializer(allow_null=True)
+    pcp = PcpSerializer(allow_null=True)
+    pending_pcp = PcpSerializer(allow_null=True)
+
+
+class MyMembershipView(APIView):
+    """The signed-in member's household: each member with membership and PCP (current, pending)."""
+
+    permission_classes = [IsAuthenticated, IsMember]
+
+    @extend_schema(responses=MyMembershipSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        viewer = selectors.member_for_user(request.user)
+        assert viewer is not None
+        summaries = [selectors.member_summary(m.pk) for m in selectors.household_of(viewer)]
+        return Response(MyMembershipSerializer(summaries, many=True).data)
+
+
+class MyInvoicesView(APIView):
+    permission_classes = [IsAuthenticated, IsMember]
+
+    @extend_schema(responses=InvoiceSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        viewer = selectors.member_for_user(request.user)
+        assert viewer is not None
+        invoices = selectors.household_invoices(viewer.subscriber or viewer)[:120]
+        return Response(InvoiceSerializer(invoices, many=True).data)
+
+
+class PcpChangeInputSerializer(serializers.Serializer):
+    pcp_npi = serializers.CharField(max_length=10)
+
+
+class MyPcpChangeView(APIView):
+    """Change a household member's PCP from the first of next month (subscriber only)."""
+
+    permission_classes = [IsAuthenticated, IsMember]
+
+    @extend_schema(request=PcpChangeInputSerializer, responses={201: PcpSerializer})
+    def post(self, request: Request, member_id: int) -> Response:
+        viewer = selectors.member_for_user(request.user)
+        assert viewer is not None
+        member = selectors.household_member_get(viewer, member_id)
+        if member is None or viewer.subscriber_id is not None:
+            record_denied(request, detail=f"member {member_id} is outside the household")
+            raise Http404
+        data = PcpChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        assignment = services.pcp_change(
+            member=member, pcp_npi=data.validated_data["pcp_npi"], actor=request.user
+        )
+        return Response(PcpSerializer(assignment).data, status=201)

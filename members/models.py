@@ -458,6 +458,11 @@ class PaymentAllocation(models.Model):
     )
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     created_at = models.DateTimeField(auto_now_add=True)
+    reversed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when the invoice was voided: the amount went back to credit.",
+    )
 
     class Meta:
         ordering = ["pk"]

@@ -28,6 +28,7 @@ from providers.selectors import active_agreement_for
 
 from ..models import (
     EmployerGroup,
+    EmployerGroupStatus,
     EmployerInvoice,
     Invoice,
     InvoiceStatus,
@@ -44,8 +45,8 @@ from ..models import (
 from .enrollment import age_on, employer_share
 
 __all__ = [
-    "IMPORT_MAX_BYTES", "InvoiceRun", "invoices_generate", "memberships_activate_started",
-    "memberships_lapse_overdue", "payment_record", "payments_import_csv",
+    "IMPORT_MAX_BYTES", "InvoiceRun", "invoice_reprice_for_pcp", "invoice_void_for_membership", "invoices_generate", "memberships_activate_started",
+    "memberships_lapse_overdue", "payment_record", "payment_validate", "payments_import_csv",
 ]  # fmt: skip
 
 ZERO = Decimal("0.00")
@@ -97,10 +98,11 @@ def invoices_generate(
     now = now or timezone.now()
     run = InvoiceRun(period=period)
     billable = (
-        Membership.objects.filter(
-            status__in=BILLABLE_STATUSES, start_date__lte=first, member__isnull=False
+        Membership.objects.filter(start_date__lte=first)
+        .filter(
+            Q(status__in=BILLABLE_STATUSES, end_date__isnull=True)
+            | Q(status__in=[*BILLABLE_STATUSES, MembershipStatus.CANCELLED], end_date__gte=first)
         )
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=first))
         .exclude(invoices__period=first)
         .select_related("member", "plan", "employer_group")
         .order_by("pk")
@@ -140,7 +142,11 @@ def invoices_generate(
             fee = band[2]
             portion = membership.plan.cooperative_portion
             amount = quantize_cents(fee + portion)
-            share = employer_share(membership.employer_group, amount)
+            group = membership.employer_group
+            # A suspended or ended employer is not billed: the member's invoice carries it all.
+            share = employer_share(
+                group if group and group.status == EmployerGroupStatus.ACTIVE else None, amount
+            )
             group_invoice = None
             if membership.employer_group_id and share > 0:
                 group_id = membership.employer_group_id
@@ -188,6 +194,14 @@ def invoices_generate(
     for member_id in sorted(set(with_credit)):
         with transaction.atomic():
             _member_credit_apply(Member.objects.select_for_update().get(pk=member_id), now)
+    groups_with_credit = (
+        Payment.objects.filter(employer_group_id__in=touched_groups, unapplied__gt=0)
+        .values_list("employer_group_id", flat=True)
+        .distinct()
+    )
+    for group_id in sorted(set(groups_with_credit)):
+        with transaction.atomic():
+            _employer_credit_apply(EmployerGroup.objects.select_for_update().get(pk=group_id), now)
     return run
 
 
@@ -196,8 +210,83 @@ def _employer_invoice_recompute(group_id: int, first: date) -> None:
     invoice = EmployerInvoice.objects.select_for_update().get(
         employer_group_id=group_id, period=first
     )
-    total = invoice.member_invoices.aggregate(total=Sum("employer_share"))["total"] or ZERO
+    total = (
+        invoice.member_invoices.exclude(status=InvoiceStatus.VOID).aggregate(
+            total=Sum("employer_share")
+        )["total"]
+        or ZERO
+    )
     EmployerInvoice.objects.filter(pk=invoice.pk).update(amount=total)
+
+
+def invoice_void_for_membership(*, membership: Membership, now: datetime | None = None) -> int:
+    """Void a membership's invoices (a membership cancelled before it started). What was paid
+    on them goes back to the payer as credit (the allocations are kept, marked reversed); the
+    employer invoices they were on are recomputed without them."""
+    now = now or timezone.now()
+    invoices = list(
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("employer_invoice")
+        .filter(membership=membership)
+        .exclude(status=InvoiceStatus.VOID)
+    )
+    allocations = list(
+        PaymentAllocation.objects.select_for_update()
+        .filter(invoice__in=invoices, reversed_at__isnull=True)
+        .order_by("pk")
+    )
+    for allocation in allocations:
+        Payment.objects.filter(pk=allocation.payment_id).update(
+            unapplied=F("unapplied") + allocation.amount
+        )
+    PaymentAllocation.objects.filter(pk__in=[a.pk for a in allocations]).update(reversed_at=now)
+    Invoice.objects.filter(pk__in=[i.pk for i in invoices]).update(
+        status=InvoiceStatus.VOID, member_paid=ZERO, member_paid_at=None, settled_at=None
+    )
+    for invoice in invoices:
+        if invoice.employer_invoice is not None:
+            _employer_invoice_recompute(invoice.employer_invoice.employer_group_id, invoice.period)
+    return len(invoices)
+
+
+def invoice_reprice_for_pcp(*, assignment: PcpAssignment) -> None:
+    """A PCP change taking effect on the first of a month already invoiced (a choice changed
+    before the membership started): that invoice follows the new PCP and its fee. Refused once
+    money was applied to it — the change then has to wait a month."""
+    invoice = (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("membership__employer_group", "employer_invoice")
+        .filter(member=assignment.member, period=assignment.effective_from)
+        .exclude(status=InvoiceStatus.VOID)
+        .first()
+    )
+    if invoice is None:
+        return
+    if invoice.member_paid > 0 or (
+        invoice.employer_invoice is not None and invoice.employer_invoice.amount_paid > 0
+    ):
+        raise ApplicationError(
+            f"The invoice for {invoice.period:%B %Y} is already being paid: choose the new provider "
+            "next month, or ask member services.",
+            errors={"pcp_npi": ["The invoice for that month is already being paid."]},
+        )
+    band = _band(
+        _fee_bands([assignment.practitioner_id], invoice.period)[assignment.practitioner_id],
+        invoice.age,
+    )
+    if band is None:
+        raise ApplicationError(
+            f"This provider has no price for {invoice.period:%B %Y}.",
+            errors={"pcp_npi": ["No price for that month."]},
+        )
+    amount = quantize_cents(band[2] + invoice.cooperative_portion)
+    share = employer_share(invoice.membership.employer_group, amount)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        practitioner_id=assignment.practitioner_id, pcp_assignment=assignment, pcp_fee=band[2],
+        age_band=f"{band[0]}–{band[1]}", amount=amount, employer_share=share, member_amount=amount - share,
+    )  # fmt: skip
+    if invoice.employer_invoice is not None:
+        _employer_invoice_recompute(invoice.employer_invoice.employer_group_id, invoice.period)
 
 
 def _member_invoice_settle(invoice: Invoice, now: datetime) -> None:
@@ -354,9 +443,9 @@ def memberships_activate_started(*, today: date | None = None) -> int:
     return len(started)
 
 
-def _payment_validate(
+def payment_validate(
     *, reference: str, received_on: Any, amount: Any, member: Member | None,
-    employer_group: EmployerGroup | None,
+    employer_group: EmployerGroup | None, check_duplicate: bool = False,
 ) -> tuple[str, date, Decimal]:  # fmt: skip
     errors: dict[str, list[str]] = {}
     reference = str(reference or "").strip()
@@ -381,6 +470,8 @@ def _payment_validate(
         errors["amount"] = [str(error)]
     if (member is None) == (employer_group is None):
         errors["payer"] = ["A payment comes from one member or one employer group."]
+    elif check_duplicate and reference and Payment.objects.filter(reference=reference).exists():
+        errors["reference"] = [f"Payment {reference} is already recorded."]
     if errors:
         raise ApplicationError(next(iter(errors.values()))[0], errors=errors)
     return reference, received_on, quantize_cents(value)
@@ -395,7 +486,7 @@ def payment_record(
     """Record money received and apply it at once: a member's payment to the household's open
     invoices (oldest month first), an employer's to its employer invoices. What is left is a
     credit for the next invoice. A reference is recorded once: a second time is refused (409)."""
-    reference, received_on, value = _payment_validate(
+    reference, received_on, value = payment_validate(
         reference=reference, received_on=received_on, amount=amount, member=member,
         employer_group=employer_group,
     )  # fmt: skip

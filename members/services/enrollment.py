@@ -50,7 +50,8 @@ from ..models import (
 
 __all__ = [
     "CONSENT_TEXT_VERSION", "OLDEST_AGE_AT_START", "EnrollmentResult", "PcpPlace", "age_on",
-    "employer_share", "enrollment_create", "member_number_check_character", "member_number_is_valid",
+    "Quote", "employer_group_for_code", "employer_share", "enrollment_create", "enrollment_dependent_check", "enrollment_person_check",
+    "enrollment_quote", "member_number_check_character", "member_number_is_valid",
     "member_number_new", "pcp_place_take", "plan_current", "start_date_for_enrollment",
 ]  # fmt: skip
 
@@ -127,7 +128,7 @@ def plan_current(code: str, on: date) -> Plan | None:
     )
 
 
-def _validate_person(data: dict[str, Any], start: date) -> dict[str, Any]:
+def _validate_person(data: dict[str, Any], start: date, *, consent: bool = True) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
 
@@ -171,7 +172,7 @@ def _validate_person(data: dict[str, Any], start: date) -> dict[str, Any]:
         ]
     else:
         clean["date_of_birth"] = birth
-    if not data.get("accept_terms"):
+    if consent and not data.get("accept_terms"):
         errors["accept_terms"] = [
             "Accept the terms, the privacy notice and the assignment of benefits to enroll."
         ]
@@ -313,6 +314,67 @@ def _household_member_create(
         ]
     )
     return member, membership, assignment
+
+
+def enrollment_dependent_check(*, data: dict[str, Any], start: date) -> dict[str, Any]:
+    """The family step's checks on one dependent (name, birth date, a PCP who can take them)."""
+    clean = _validate_dependent(data, start, 0)
+    practitioner = Practitioner.objects.filter(npi=clean["pcp_npi"]).first()
+    if (
+        practitioner is None
+        or not practitioner.accepting_new_members
+        or practitioner.places_left <= 0
+        or pcp_fee_for(practitioner, age_on(clean["date_of_birth"], start), start) is None
+    ):
+        raise _field_error(
+            "dependents[0].pcp_npi", "This provider cannot take new members: choose another NPI."
+        )
+    return clean
+
+
+def enrollment_person_check(*, data: dict[str, Any], today: date | None = None) -> dict[str, Any]:
+    """The first step of the enrollment pages: the same checks as `enrollment_create` on the
+    person (eligibility, identifiers, duplicates), before any PCP is chosen. No health questions."""
+    start = start_date_for_enrollment(today)
+    person = _validate_person(data, start, consent=False)
+    if _member_is_duplicate(person):
+        raise ConflictError(
+            "This person is already a member: sign in to the member portal instead.",
+            errors={"email": ["Already enrolled."]},
+        )
+    if get_user_model().objects.filter(username__iexact=person["email"]).exists():
+        raise _field_error("email", "An account with this email exists: sign in instead.")
+    return person
+
+
+@dataclass(frozen=True)
+class Quote:
+    pcp_fee: Decimal
+    cooperative_portion: Decimal
+    dues: Decimal
+    employer_share: Decimal
+    member_pays: Decimal
+
+
+def enrollment_quote(
+    *, practitioner: Practitioner, birth: date, plan: Plan, group: EmployerGroup | None, start: date
+) -> Quote | None:
+    """One person's monthly dues with this PCP from `start` (None when no agreement prices it)."""
+    fee = pcp_fee_for(practitioner, age_on(birth, start), start)
+    if fee is None:
+        return None
+    dues = quantize_cents(fee + plan.cooperative_portion)
+    share = employer_share(group, dues)
+    return Quote(fee, plan.cooperative_portion, dues, share, dues - share)
+
+
+def employer_group_for_code(code: str) -> EmployerGroup | None:
+    """An active employer group by the code its employees type (any case)."""
+    if not code.strip():
+        return None
+    return EmployerGroup.objects.filter(
+        employer_code__iexact=code.strip(), status=EmployerGroupStatus.ACTIVE
+    ).first()
 
 
 @transaction.atomic

@@ -21,6 +21,7 @@ from cooperative.validators import normalize_phone, normalize_zip, validate_serv
 from providers.models import Practitioner
 
 from ..models import Member, Membership, MembershipEvent, MembershipStatus, PcpAssignment, Plan
+from .billing import invoice_reprice_for_pcp, invoice_void_for_membership
 from .enrollment import age_on, pcp_place_take
 
 __all__ = [
@@ -108,6 +109,7 @@ def pcp_change(
         member=locked_member, practitioner=place.practitioner, practitioner_role=place.role,
         effective_from=max(start, current.effective_from) if current else start,
     )  # fmt: skip
+    invoice_reprice_for_pcp(assignment=assignment)
     audit_record(
         actor=actor, action=AuditAction.UPDATE, obj=locked_member,
         detail=f"PCP change to {place.practitioner.npi} from {assignment.effective_from}",
@@ -155,7 +157,7 @@ def membership_cancel(*, member: Member, actor: Any, today: date | None = None) 
                 panel_member_count=F("panel_member_count") - 1
             )
         if never_started:
-            membership.invoices.filter(member_paid=0).update(status="void")
+            invoice_void_for_membership(membership=membership)
         if person is member:
             cancelled = membership
     assert cancelled is not None

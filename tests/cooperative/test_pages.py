@@ -31,7 +31,7 @@ def test_static_assets_are_local(client):
         (Role.FINANCE, {"dashboard", "admin", "api-docs"}, {"enroll"}),
         (Role.PROVIDER_SERVICES, {"dashboard", "admin", "api-docs"}, {"enroll"}),
         (Role.ADVOCATE, {"dashboard", "admin", "api-docs"}, {"enroll"}),
-        (Role.MEMBER, {"dashboard"}, {"admin", "api-docs", "enroll"}),
+        (Role.MEMBER, {"me"}, {"admin", "api-docs", "enroll", "dashboard"}),
         (Role.PROVIDER, {"dashboard"}, {"admin", "api-docs", "enroll"}),
     ],
 )

@@ -43,7 +43,7 @@ def test_role_helpers(make_user):
         (Role.PROVIDER_SERVICES, "/admin/"),
         (Role.ADVOCATE, "/dashboard/"),
         (Role.FINANCE, "/dashboard/"),
-        (Role.MEMBER, "/dashboard/"),
+        (Role.MEMBER, "/me/"),
         (Role.PROVIDER, "/dashboard/"),
     ],
 )

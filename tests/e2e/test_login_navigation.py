@@ -39,14 +39,26 @@ def test_finance_signs_in_and_sees_its_navigation(page, live_server, make_user):
     assert page.locator("table.data tbody tr").first.inner_text().count("Signed in") == 1
 
 
-def test_member_sees_no_staff_navigation(page, live_server, make_user):
-    make_user(Role.MEMBER, username="mem.browser")
-    sign_in(page, live_server, "mem.browser")
-    page.wait_for_url(f"{live_server.url}/dashboard/")
+def test_member_lands_in_the_portal_without_staff_navigation(page, live_server):
+    import datetime
+
+    from members import services
+    from tests.members.factories import make_pcp, make_plan
+
+    make_plan()
+    services.enrollment_create(
+        data={"first_name": "Rosa", "last_name": "Diaz", "date_of_birth": datetime.date(1988, 2, 3),
+              "email": "rosa@example.com", "phone": "(713) 555-0199", "street": "4 Oak St", "city": "Houston",
+              "state": "TX", "zip": "77002", "accept_terms": True},
+        password=PASSWORD, pcp_npi=make_pcp().npi, plan_code="standard",
+    )  # fmt: skip
+    sign_in(page, live_server, "rosa@example.com")
+    page.wait_for_url(f"{live_server.url}/me/")
     navigation = page.locator(".site-nav [data-nav]").evaluate_all(
         "els => els.map(e => e.dataset.nav)"
     )
-    assert navigation == ["home", "providers", "dashboard"]
+    assert navigation == ["home", "providers", "me"]
+    assert "Rosa Diaz" in page.content()
 
 
 def test_provider_services_lands_in_the_admin(page, live_server, make_user):

@@ -1,1 +1,0 @@
-"""views of the members app (see STYLE.md: the rooms of an app)."""

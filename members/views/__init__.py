@@ -1,0 +1,1 @@
+"""Pages of the members app: public enrollment and the member portal."""

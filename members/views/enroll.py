@@ -1,0 +1,355 @@
+"""The public enrollment pages: details → plan → PCP → family → review → confirmation.
+
+Each step is a plain form (works without JavaScript); the answers are kept in the session
+until the review step calls the one enrollment service the API uses too.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+
+from cooperative.exceptions import ApplicationError
+from providers.forms import DEFAULT_RADIUS_MILES
+from providers.models import Practitioner, ZipCode
+from providers.selectors import DirectoryQuery, practitioner_directory_page
+
+from .. import selectors, services
+from ..forms import (
+    DependentForm,
+    PcpSearchForm,
+    PersonForm,
+    PlanForm,
+    ReviewForm,
+    apply_service_errors,
+)
+from ..models import Plan
+
+ZERO = Decimal("0.00")
+
+SESSION_KEY = "enrollment"
+STEPS = [
+    ("details", "Your details"),
+    ("plan", "Plan"),
+    ("pcp", "Primary care provider"),
+    ("family", "Family"),
+    ("review", "Review and sign up"),
+]
+PCP_PAGE_SIZE = 10
+
+
+def _state(request: HttpRequest) -> dict[str, Any]:
+    return dict(request.session.get(SESSION_KEY) or {})
+
+
+def _save(request: HttpRequest, state: dict[str, Any]) -> None:
+    request.session[SESSION_KEY] = state
+
+
+def _birth(value: str) -> date:
+    return date.fromisoformat(value)
+
+
+def _context(step: str, **extra: Any) -> dict[str, Any]:
+    index = [key for key, _ in STEPS].index(step)
+    return {
+        "steps": STEPS,
+        "step": step,
+        "step_number": index + 1,
+        "step_count": len(STEPS),
+        **extra,
+    }
+
+
+def _first_missing(state: dict[str, Any]) -> str | None:
+    """The first step not done yet (steps cannot be skipped by typing a URL)."""
+    if "person" not in state:
+        return "details"
+    if "plan" not in state:
+        return "plan"
+    if "pcp_npi" not in state:
+        return "pcp"
+    return None
+
+
+def _guard(state: dict[str, Any], step: str) -> HttpResponse | None:
+    order = [key for key, _ in STEPS]
+    missing = _first_missing(state)
+    if missing is not None and order.index(missing) < order.index(step):
+        return redirect(f"members:enroll-{missing}")
+    return None
+
+
+@never_cache
+def enroll_details(request: HttpRequest) -> HttpResponse:
+    state = _state(request)
+    initial = dict(state.get("person") or {})
+    form = PersonForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            person = services.enrollment_person_check(data=form.cleaned_data)
+        except ApplicationError as error:
+            apply_service_errors(form, error)
+        else:
+            person["date_of_birth"] = person["date_of_birth"].isoformat()
+            state["person"] = person
+            _save(request, state)
+            return redirect("members:enroll-plan")
+    start = services.start_date_for_enrollment()
+    return render(
+        request, "members/enroll_details.html", _context("details", form=form, start=start)
+    )
+
+
+@never_cache
+def enroll_plan(request: HttpRequest) -> HttpResponse:
+    state = _state(request)
+    if (guard := _guard(state, "plan")) is not None:
+        return guard
+    initial = {"plan": state.get("plan"), "employer_code": state.get("employer_code", "")}
+    form = PlanForm(request.POST or None, initial=initial if state.get("plan") else None)
+    if request.method == "POST" and form.is_valid():
+        code = form.cleaned_data["employer_code"].strip()
+        group = services.employer_group_for_code(code)
+        if code and group is None:
+            form.add_error(
+                "employer_code",
+                f"We don't know the employer code '{code}'. Check it with your employer, or leave it empty.",
+            )
+        else:
+            state.update(
+                plan=form.cleaned_data["plan"], employer_code=group.employer_code if group else ""
+            )
+            _save(request, state)
+            return redirect("members:enroll-pcp")
+    return render(request, "members/enroll_plan.html", _context("plan", form=form))
+
+
+def _plan_and_group(state: dict[str, Any], start: date) -> tuple[Plan | None, Any]:
+    plan = services.plan_current(state.get("plan", ""), start)
+    return plan, services.employer_group_for_code(state.get("employer_code", ""))
+
+
+def pcp_search_results(request: HttpRequest, *, birth: date, plan: Plan | None, group: Any, default_zip: str) -> dict[str, Any]:  # fmt: skip
+    """The PCP step's results: PCPs accepting members with room, nearest first, each with the
+    monthly price for this person's age band. Shared by enrollment and the portal's PCP change."""
+    params = request.GET.copy()
+    if not params.get("near"):
+        params["near"] = default_zip
+    form = PcpSearchForm(params)
+    page = None
+    near = None
+    if form.is_valid():
+        code = form.cleaned_data["near"].strip()[:5]
+        near = ZipCode.objects.filter(code=code).first() if code else None
+        if code and near is None:
+            form.add_error("near", f"We don't know ZIP {code}.")
+        else:
+            query = DirectoryQuery(
+                near=near, radius_miles=form.cleaned_data["radius"] or DEFAULT_RADIUS_MILES,
+                q=form.cleaned_data["q"].strip(), approach=form.cleaned_data["approach"],
+                language=form.cleaned_data["language"], accepting=True, primary_care=True,
+            )  # fmt: skip
+            try:
+                number = max(1, int(request.GET.get("page") or 1))
+            except ValueError:
+                number = 1
+            page = practitioner_directory_page(query, number=number, page_size=PCP_PAGE_SIZE)
+            start = services.start_date_for_enrollment()
+            for practitioner in page:
+                practitioner.quote = (  # type: ignore[attr-defined]
+                    services.enrollment_quote(
+                        practitioner=practitioner, birth=birth, plan=plan, group=group, start=start
+                    )
+                    if plan is not None
+                    else None
+                )
+    querystring = params.copy()
+    querystring.pop("page", None)
+    return {
+        "search_form": form,
+        "page_obj": page,
+        "near": near,
+        "querystring": querystring.urlencode(),
+    }
+
+
+@never_cache
+def enroll_pcp(request: HttpRequest) -> HttpResponse:
+    state = _state(request)
+    if (guard := _guard(state, "pcp")) is not None:
+        return guard
+    start = services.start_date_for_enrollment()
+    plan, group = _plan_and_group(state, start)
+    birth = _birth(state["person"]["date_of_birth"])
+    error = ""
+    if request.method == "POST":
+        npi = request.POST.get("pcp_npi", "").strip()
+        practitioner = Practitioner.objects.filter(npi=npi).first()
+        quote = (
+            services.enrollment_quote(
+                practitioner=practitioner, birth=birth, plan=plan, group=group, start=start
+            )
+            if practitioner and plan
+            else None
+        )
+        if (
+            practitioner is None
+            or quote is None
+            or practitioner.places_left <= 0
+            or not practitioner.accepting_new_members
+        ):
+            error = "This provider cannot take you: choose another one from the list."
+        else:
+            state["pcp_npi"] = npi
+            _save(request, state)
+            return redirect("members:enroll-family")
+    context = _context(
+        "pcp", error=error, chosen=state.get("pcp_npi"),
+        **pcp_search_results(request, birth=birth, plan=plan, group=group, default_zip=state["person"]["zip"][:5]),
+    )  # fmt: skip
+    context["action_url"] = reverse("members:enroll-pcp")
+    template = (
+        "members/enroll_pcp.html#results"
+        if getattr(request, "htmx", False)
+        else "members/enroll_pcp.html"
+    )
+    return render(request, template, context)
+
+
+@never_cache
+def enroll_family(request: HttpRequest) -> HttpResponse:
+    """Optional: add dependents (each with their own PCP and age-band fee, billed to you)."""
+    state = _state(request)
+    if (guard := _guard(state, "family")) is not None:
+        return guard
+    dependents = list(state.get("dependents") or [])
+    form = (
+        DependentForm(request.POST or None)
+        if request.POST.get("action") == "add"
+        else DependentForm()
+    )
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "remove":
+            index = (
+                int(request.POST.get("index", -1))
+                if request.POST.get("index", "").isdigit()
+                else -1
+            )
+            if 0 <= index < len(dependents):
+                dependents.pop(index)
+        elif action == "add" and form.is_valid():
+            data = dict(form.cleaned_data)
+            data["pcp_npi"] = data["pcp_npi"].strip() or state["pcp_npi"]
+            start = services.start_date_for_enrollment()
+            try:
+                services.enrollment_dependent_check(data=data, start=start)
+            except ApplicationError as error:
+                apply_service_errors(form, error, {"dependents[0]." + k: k for k in form.fields})
+            else:
+                data["date_of_birth"] = data["date_of_birth"].isoformat()
+                dependents.append(data)
+                form = DependentForm()
+        elif action == "continue":
+            state["dependents"] = dependents
+            _save(request, state)
+            return redirect("members:enroll-review")
+        state["dependents"] = dependents
+        _save(request, state)
+    return render(
+        request, "members/enroll_family.html", _context("family", form=form, dependents=dependents)
+    )
+
+
+def _review_lines(state: dict[str, Any], start: date) -> tuple[list[dict[str, Any]], Any]:
+    plan, group = _plan_and_group(state, start)
+    people = [dict(state["person"], pcp_npi=state["pcp_npi"], relation="You")]
+    people += [dict(d, relation="Family member") for d in state.get("dependents") or []]
+    lines = []
+    for person in people:
+        practitioner = Practitioner.objects.filter(npi=person["pcp_npi"]).first()
+        quote = (
+            services.enrollment_quote(
+                practitioner=practitioner,
+                birth=_birth(person["date_of_birth"]),
+                plan=plan,
+                group=group,
+                start=start,
+            )
+            if practitioner and plan
+            else None
+        )
+        lines.append({"person": person, "practitioner": practitioner, "quote": quote})
+    return lines, group
+
+
+@never_cache
+def enroll_review(request: HttpRequest) -> HttpResponse:
+    state = _state(request)
+    if (guard := _guard(state, "review")) is not None:
+        return guard
+    start = services.start_date_for_enrollment()
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        person = dict(
+            state["person"],
+            date_of_birth=_birth(state["person"]["date_of_birth"]),
+            accept_terms=True,
+        )
+        dependents = [
+            dict(d, date_of_birth=_birth(d["date_of_birth"])) for d in state.get("dependents") or []
+        ]
+        try:
+            result = services.enrollment_create(
+                data=person, password=form.cleaned_data["password"], pcp_npi=state["pcp_npi"],
+                plan_code=state["plan"], employer_code=state.get("employer_code", ""), dependents=dependents,
+            )  # fmt: skip
+        except ApplicationError as error:
+            if "pcp_npi" in (error.errors or {}):
+                state.pop("pcp_npi", None)
+                _save(request, state)
+            apply_service_errors(form, error)
+        else:
+            request.session.pop(SESSION_KEY, None)
+            login(request, result.member.user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session["enrolled_member_id"] = result.member.pk
+            return redirect("members:enroll-done")
+    lines, group = _review_lines(state, start)
+    quotes = [line["quote"] for line in lines if line["quote"]]
+    totals = {
+        "dues": sum((q.dues for q in quotes), ZERO),
+        "employer_share": sum((q.employer_share for q in quotes), ZERO),
+        "member_pays": sum((q.member_pays for q in quotes), ZERO),
+    }
+    return render(
+        request, "members/enroll_review.html",
+        _context("review", form=form, lines=lines, group=group, start=start, totals=totals, state=state),
+    )  # fmt: skip
+
+
+@never_cache
+def enroll_done(request: HttpRequest) -> HttpResponse:
+    """The confirmation: member number, PCP, start date and the first invoice amount."""
+    member_id = request.session.get("enrolled_member_id")
+    viewer = selectors.member_for_user(request.user)
+    if member_id is None or viewer is None or viewer.pk != member_id:
+        return redirect("members:enroll-details")
+    summary = selectors.member_summary(member_id)
+    household = list(selectors.household_of(viewer))
+    assert summary is not None
+    assert summary.membership is not None
+    invoices = selectors.household_invoices(viewer).filter(period=summary.membership.start_date)
+    first_total = sum((i.member_amount for i in invoices), ZERO)
+    return render(
+        request,
+        "members/enroll_done.html",
+        {"summary": summary, "household": household, "first_total": first_total},
+    )
