@@ -29,7 +29,7 @@ DEMO_USERS = [
     DemoUser("provider.services", "Priya", "Services", Role.PROVIDER_SERVICES, "/admin/"),
     DemoUser("advocate", "Alex", "Advocate", Role.ADVOCATE, "/dashboard/"),
     DemoUser("finance", "Fran", "Finance", Role.FINANCE, "/dashboard/"),
-    DemoUser("member", "Morgan", "Member", Role.MEMBER, "/dashboard/"),
+    DemoUser("member", "Morgan", "Member", Role.MEMBER, "/me/"),
     DemoUser("provider", "Pat", "Provider", Role.PROVIDER, "/dashboard/"),
 ]
 

@@ -1,32 +1,302 @@
-"""Demo data of the members app: the plan people enroll in and an employer group."""
+"""Demo data of the members app: the plan, employer groups, the demo member's household and N
+synthetic members (households, PCPs within capacity, three months of invoices and payments with
+a few unpaid and late). Bulk inserts; deterministic for a seed; idempotent."""
 
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from .models import ContributionKind, EmployerGroup, Plan
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from cooperative.periods import COOPERATIVE_TZ, Period
+from providers.models import Practitioner
+from providers.selectors import listable_roles
+
+from .models import (
+    Consent,
+    ConsentKind,
+    ContributionKind,
+    EmployerGroup,
+    EmployerInvoice,
+    Invoice,
+    InvoiceStatus,
+    Member,
+    Membership,
+    MembershipStatus,
+    Payment,
+    PaymentAllocation,
+    PaymentSource,
+    PcpAssignment,
+    Plan,
+)
+from .services import CONSENT_TEXT_VERSION, invoices_generate, member_number_check_character
+
+FIRST_NAMES = ["Ana", "Ben", "Carmen", "Dario", "Elena", "Farah", "Gabe", "Hana", "Ivan", "Jada", "Kofi", "Lena",
+               "Marco", "Nia", "Omar", "Paula", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wes", "Yara"]  # fmt: skip
+LAST_NAMES = ["Alvarez", "Brooks", "Castillo", "Duarte", "Ellis", "Fuentes", "Garza", "Hughes", "Ibarra", "Jensen",
+              "Keller", "Lopez", "Moreno", "Nakamura", "Ortiz", "Patel", "Quintero", "Reyes", "Soto", "Tran"]  # fmt: skip
+CITIES = [("Houston", "TX", "77002"), ("Portland", "OR", "97201"), ("Phoenix", "AZ", "85004"),
+          ("Albuquerque", "NM", "87102"), ("Tulsa", "OK", "74103")]  # fmt: skip
+GROUPS = [
+    (
+        "GULF25",
+        "Gulf Freight Partners",
+        "12-3456789",
+        "TX",
+        ContributionKind.PERCENT,
+        Decimal("50"),
+    ),
+    ("CASCADE", "Cascade Woodworks", "23-4567890", "OR", ContributionKind.FIXED, Decimal("40.00")),
+    (
+        "MESA10",
+        "Mesa Solar Installers",
+        "34-5678901",
+        "AZ",
+        ContributionKind.FIXED,
+        Decimal("25.00"),
+    ),
+]
 
 
-def seed_members(options: Any, rng: random.Random) -> str:
-    """The `standard` plan and one employer group (idempotent). Member records come with the
-    enrollment pages (issue 5); enroll by POST /api/v1/enrollments/ meanwhile."""
-    Plan.objects.get_or_create(
-        code="standard",
-        version=1,
+def _plan() -> Plan:
+    plan, _ = Plan.objects.get_or_create(
+        code="standard", version=1,
         defaults={
             "name": "Standard membership", "advocacy_portion": Decimal("8.00"), "network_portion": Decimal("5.00"),
             "outreach_portion": Decimal("2.00"), "effective_from": date(2025, 1, 1),
         },
     )  # fmt: skip
-    EmployerGroup.objects.get_or_create(
-        employer_code="GULF25",
-        defaults={
-            "name": "Gulf Freight Partners", "ein": "12-3456789", "contact_name": "Ana Reyes",
-            "contact_email": "benefits@gulffreight.example", "state": "TX",
-            "contribution_kind": ContributionKind.PERCENT, "contribution_value": Decimal("50"),
-        },
-    )  # fmt: skip
-    return "plan 'standard' and employer code GULF25 ready"
+    return plan
+
+
+def _groups() -> list[EmployerGroup]:
+    groups = []
+    for code, name, ein, state, kind, value in GROUPS:
+        group, _ = EmployerGroup.objects.get_or_create(
+            employer_code=code,
+            defaults={"name": name, "ein": ein, "contact_name": "Benefits office",
+                      "contact_email": f"benefits@{code.lower()}.example", "state": state,
+                      "contribution_kind": kind, "contribution_value": value},
+        )  # fmt: skip
+        groups.append(group)
+    return groups
+
+
+def _pcp_places() -> list[tuple[int, int, int]]:
+    """(practitioner id, primary-care role id, free places) for PCPs with room."""
+    roles = listable_roles().filter(is_primary_care=True, practitioner__accepting_new_members=True)
+    first_role = (
+        roles.filter(practitioner=OuterRef("pk")).order_by("start_date", "pk").values("pk")[:1]
+    )
+    rows = (
+        Practitioner.objects.filter(panel_member_count__lt=F("panel_capacity"))
+        .annotate(role_id=Subquery(first_role))
+        .filter(role_id__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "role_id", "panel_capacity", "panel_member_count")
+    )
+    return [(pk, role_id, capacity - count) for pk, role_id, capacity, count in rows]
+
+
+def _number(rng: random.Random, taken: set[str]) -> str:
+    while True:
+        digits = f"{rng.randrange(10**8):08d}"
+        number = f"CC-{digits[:4]}-{digits[4:]}-{member_number_check_character(digits)}"
+        if number not in taken:
+            taken.add(number)
+            return number
+
+
+@transaction.atomic
+def _members_bulk(count: int, rng: random.Random, *, plan: Plan, groups: list[EmployerGroup], start: date,
+                  demo_user: Any = None) -> int:  # fmt: skip
+    """Create up to `count` members in households with PCPs within capacity (bulk inserts)."""
+    places = _pcp_places()
+    slots: list[tuple[int, int]] = []  # one (practitioner, role) per free place, interleaved
+    for pk, role_id, free in places:
+        slots.extend([(pk, role_id)] * free)
+    rng.shuffle(slots)
+    count = min(count, len(slots))
+    if count <= 0:
+        return 0
+    taken = set(Member.objects.values_list("member_number", flat=True))
+    today = timezone.localdate()
+    members: list[Member] = []
+    heads: list[int] = []  # index of each member's subscriber in `members` (itself for subscribers)
+    while len(members) < count:
+        last = rng.choice(LAST_NAMES)
+        city, state, zip_code = rng.choice(CITIES)
+        size = min(count - len(members), rng.choices([1, 2, 3, 4], weights=[60, 20, 12, 8])[0])
+        head_index = len(members)
+        for position in range(size):
+            age = rng.randint(25, 63) if position < 2 else rng.randint(1, 17)
+            birth = today.replace(year=today.year - age) - timedelta(days=rng.randint(1, 360))
+            first = rng.choice(FIRST_NAMES)
+            is_head = position == 0
+            if demo_user is not None and is_head and head_index == 0:
+                first, last = demo_user.first_name or first, demo_user.last_name or last
+            members.append(
+                Member(
+                    member_number=_number(rng, taken), first_name=first, last_name=last, date_of_birth=birth,
+                    email=f"{first.lower()}.{last.lower()}.{len(taken)}@members.example", phone="+17135550100",
+                    street=f"{rng.randint(10, 9999)} {rng.choice(['Oak', 'Elm', 'Cedar', 'Main'])} St",
+                    city=city, state=state, zip_code=zip_code,
+                    user=demo_user if demo_user is not None and is_head and head_index == 0 else None,
+                )
+            )  # fmt: skip
+            heads.append(head_index)
+    Member.objects.bulk_create(members, batch_size=5000)
+    for member, head in zip(members, heads, strict=True):
+        if members[head] is not member:
+            member.subscriber_id = members[head].pk
+    Member.objects.bulk_update(
+        [m for m in members if m.subscriber_id], ["subscriber"], batch_size=5000
+    )
+    memberships = []
+    for member, head in zip(members, heads, strict=True):
+        group = groups[members[head].pk % 7] if members[head].pk % 7 < len(groups) else None
+        memberships.append(
+            Membership(
+                member=member,
+                plan=plan,
+                employer_group=group,
+                start_date=start,
+                status=MembershipStatus.ACTIVE,
+            )
+        )
+    Membership.objects.bulk_create(memberships, batch_size=5000)
+    PcpAssignment.objects.bulk_create(
+        [
+            PcpAssignment(
+                member=m,
+                practitioner_id=slots[i][0],
+                practitioner_role_id=slots[i][1],
+                effective_from=start,
+            )
+            for i, m in enumerate(members)
+        ],
+        batch_size=5000,
+    )
+    Consent.objects.bulk_create(
+        [
+            Consent(member=m, kind=k, text_version=CONSENT_TEXT_VERSION)
+            for m in members
+            for k in ConsentKind.values
+        ],
+        batch_size=10000,
+    )
+    Practitioner.objects.filter(pk__in={p for p, _ in slots[:count]}).update(
+        panel_member_count=Subquery(
+            PcpAssignment.objects.filter(practitioner=OuterRef("pk"), effective_to__isnull=True)
+            .values("practitioner")
+            .annotate(n=Count("pk"))
+            .values("n")[:1]
+        )
+    )
+    return count
+
+
+def _pay_demo_invoices(period: Period, rng: random.Random, *, current: Period) -> tuple[int, int]:
+    """Pay most of a month's invoices (a few late, a few not at all) in bulk: one payment per
+    household and month, one allocation per invoice; employers pay their invoices in full."""
+    invoices = list(
+        Invoice.objects.filter(period=period.first_day, status=InvoiceStatus.OPEN, member_paid=0)
+        .order_by("bill_to_id", "pk")
+        .only("pk", "bill_to_id", "member_amount", "employer_invoice_id")
+    )
+    by_household: dict[int, list[Invoice]] = {}
+    for invoice in invoices:
+        by_household.setdefault(invoice.bill_to_id, []).append(invoice)
+    payments, allocations, paid = [], [], []
+    late = unpaid = 0
+    for bill_to, household in by_household.items():
+        draw = rng.random()
+        if period == current.previous() and draw < 0.06:
+            unpaid += 1
+            continue
+        days = (
+            rng.randint(1, 10)
+            if draw > 0.1 or period == current.previous()
+            else rng.randint(35, 45)
+        )
+        late += days > 30
+        received = min(period.first_day + timedelta(days=days), timezone.localdate())
+        at = datetime.combine(received, time(12), tzinfo=COOPERATIVE_TZ)
+        total = sum((i.member_amount for i in household), Decimal("0.00"))
+        if total > 0:
+            payment = Payment(reference=f"DEMO-{period}-{bill_to}", received_on=received, member_id=bill_to,
+                              amount=total, unapplied=Decimal("0.00"), source=PaymentSource.IMPORT)  # fmt: skip
+            payments.append(payment)
+            allocations.extend((payment, i) for i in household if i.member_amount > 0)
+        for invoice in household:
+            invoice.member_paid = invoice.member_amount
+            invoice.member_paid_at = at
+            invoice.settled_at = at
+            invoice.status = InvoiceStatus.PAID
+            paid.append(invoice)
+    Payment.objects.bulk_create(payments, batch_size=5000)
+    PaymentAllocation.objects.bulk_create(
+        [PaymentAllocation(payment=p, invoice=i, amount=i.member_amount) for p, i in allocations],
+        batch_size=5000,
+    )
+    Invoice.objects.bulk_update(
+        paid, ["member_paid", "member_paid_at", "settled_at", "status"], batch_size=5000
+    )
+    for employer_invoice in EmployerInvoice.objects.filter(
+        period=period.first_day, paid_at__isnull=True, amount__gt=0
+    ):
+        received = min(period.first_day + timedelta(days=5), timezone.localdate())
+        payment = Payment.objects.create(
+            reference=f"DEMO-{period}-EMP-{employer_invoice.employer_group_id}", received_on=received,
+            employer_group_id=employer_invoice.employer_group_id, amount=employer_invoice.amount,
+            unapplied=Decimal("0.00"), source=PaymentSource.IMPORT,
+        )  # fmt: skip
+        PaymentAllocation.objects.create(
+            payment=payment, employer_invoice=employer_invoice, amount=payment.amount
+        )
+        EmployerInvoice.objects.filter(pk=employer_invoice.pk).update(
+            amount_paid=F("amount"), paid_at=timezone.now()
+        )
+    # Member invoices whose employer part is unpaid are not settled (none here: employers paid).
+    Invoice.objects.filter(
+        Q(employer_invoice__paid_at__isnull=True) & Q(employer_invoice__isnull=False),
+        period=period.first_day,
+    ).update(settled_at=None)
+    return late, unpaid
+
+
+def seed_members(options: Any, rng: random.Random) -> str:
+    """The `standard` plan, three employer groups, the demo member's household and
+    `--members N` members with three months of invoices and payments."""
+    plan = _plan()
+    groups = _groups()
+    current = Period.current()
+    start = current.previous().previous().first_day
+    demo_user = get_user_model().objects.filter(username="member").first()
+    created = 0
+    if demo_user is not None and not Member.objects.filter(user=demo_user).exists():
+        created += _members_bulk(1, rng, plan=plan, groups=[], start=start, demo_user=demo_user)
+    wanted = max(0, options.members - Member.objects.filter(user__isnull=True, subscriber__isnull=True).count()
+                 - Member.objects.filter(subscriber__isnull=False).count())  # fmt: skip
+    if wanted:
+        created += _members_bulk(wanted, rng, plan=plan, groups=groups, start=start)
+    late = unpaid = 0
+    for period in (current.previous().previous(), current.previous(), current):
+        invoices_generate(period=period)
+        already_paid = Payment.objects.filter(reference__startswith=f"DEMO-{period}-").exists()
+        if period != current and not already_paid:
+            month_late, month_unpaid = _pay_demo_invoices(period, rng, current=current)
+            late += month_late
+            unpaid += month_unpaid
+    total = Member.objects.count()
+    return (
+        f"{total} members ({created} new), plan 'standard', employer codes "
+        f"{', '.join(g.employer_code for g in groups)}; {Invoice.objects.count()} invoices, "
+        f"{Payment.objects.count()} payments ({late} households paid late, {unpaid} unpaid last month)"
+    )
