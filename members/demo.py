@@ -213,7 +213,9 @@ def _pay_demo_invoices(period: Period, rng: random.Random, *, current: Period) -
     by_household: dict[int, list[Invoice]] = {}
     for invoice in invoices:
         by_household.setdefault(invoice.bill_to_id, []).append(invoice)
-    payments, allocations, paid = [], [], []
+    payments: list[Payment] = []
+    allocations: list[tuple[Payment, Invoice]] = []
+    paid: list[Invoice] = []
     late = unpaid = 0
     for bill_to, household in by_household.items():
         draw = rng.random()
