@@ -30,3 +30,23 @@ def make_pcp(*, capacity: int = 100, actor=None):
     for step in ("offered", "accepted", "active"):
         provider_services.agreement_transition(agreement=agreement, to_status=step, actor=actor)
     return practitioner
+
+
+PASSWORD = "a-long-member-password-42"
+ENROLLED_ON = datetime.date(2026, 1, 10)  # memberships start on 2026-02-01
+
+
+def enroll(pcp, *, first="Lucia", last="Ortega", born=datetime.date(1990, 5, 17), employer_code="",
+           dependents=None, today=ENROLLED_ON):  # fmt: skip
+    """Enroll one person (and dependents) through the service, on a fixed day."""
+    from members import services
+
+    data = {
+        "first_name": first, "last_name": last, "date_of_birth": born,
+        "email": f"{first.lower()}.{last.lower()}@example.com", "phone": "(713) 555-0142",
+        "street": "12 Elm St", "city": "Houston", "state": "TX", "zip": "77002", "accept_terms": True,
+    }  # fmt: skip
+    return services.enrollment_create(
+        data=data, password=PASSWORD, pcp_npi=pcp.npi, plan_code="standard",
+        employer_code=employer_code, dependents=dependents, today=today,
+    )  # fmt: skip

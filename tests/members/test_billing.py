@@ -26,26 +26,11 @@ from members.models import (
     PaymentImport,
     PaymentSource,
 )
-from tests.members.factories import make_pcp, make_plan
+from tests.members.factories import enroll, make_pcp, make_plan
 
-PASSWORD = "a-long-member-password-42"
-ENROLLED_ON = datetime.date(2026, 1, 10)  # memberships start on 2026-02-01
 FEB = Period(2026, 2)
 MAR = Period(2026, 3)
 D = Decimal
-
-
-def enroll(pcp, *, first="Lucia", last="Ortega", born=datetime.date(1990, 5, 17), employer_code="",
-           dependents=None, today=ENROLLED_ON):  # fmt: skip
-    data = {
-        "first_name": first, "last_name": last, "date_of_birth": born,
-        "email": f"{first.lower()}.{last.lower()}@example.com", "phone": "(713) 555-0142",
-        "street": "12 Elm St", "city": "Houston", "state": "TX", "zip": "77002", "accept_terms": True,
-    }  # fmt: skip
-    return services.enrollment_create(
-        data=data, password=PASSWORD, pcp_npi=pcp.npi, plan_code="standard",
-        employer_code=employer_code, dependents=dependents, today=today,
-    )  # fmt: skip
 
 
 def make_group(code="GULF25", kind="percent", value="40"):
