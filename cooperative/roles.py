@@ -82,10 +82,16 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
                 "paymentimport",
                 "membershipevent",
                 "pcpassignment",
+                "rosterentry",
+                "rosterupload",
             )
         ),  # fmt: skip
         "members.add_payment",
         "members.add_paymentimport",
+        "members.add_employergroup",
+        "members.change_employergroup",
+        "members.add_rosterupload",
+        "members.add_plan",
     },
     Role.MEMBER: set(),
     Role.PROVIDER: set(),

@@ -38,6 +38,8 @@ SERVICE_AREA_STATES = env.list("SERVICE_AREA_STATES", default=["TX", "OR", "AZ",
 MEMBER_SERVICES_PHONE = env.str("MEMBER_SERVICES_PHONE", default="(713) 555-0100")
 # Days after the first of the month before unpaid dues lapse a membership.
 DUES_GRACE_DAYS = env.int("DUES_GRACE_DAYS", default=15)
+# The address people reach the site at, for links in emails (roster invitations).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

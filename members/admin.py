@@ -7,15 +7,17 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from cooperative.exceptions import ApplicationError
 
 from . import services
-from .forms import PaymentImportForm
+from .forms import PaymentImportForm, RosterUploadForm
 from .models import (
     Consent,
     EmployerGroup,
@@ -29,7 +31,17 @@ from .models import (
     PaymentImport,
     PcpAssignment,
     Plan,
+    RosterEntry,
+    RosterUpload,
+    RosterUploadStatus,
 )
+
+
+def _copy_saved(saved: Any, shown: Any) -> None:
+    """The admin's confirmation and history name the object the service saved, not the one
+    Django built from the form (the version number, the code as stored)."""
+    for field in saved._meta.concrete_fields:
+        setattr(shown, field.attname, getattr(saved, field.attname))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -106,32 +118,117 @@ class MembershipAdmin(ReadOnlyAdmin):
     list_select_related = ["member", "plan", "employer_group"]
 
 
+class PlanAdminForm(forms.ModelForm):
+    """A new price is a new version of a plan from the first of a future month (members move
+    to it on that date); the service numbers the version and checks the dates."""
+
+    class Meta:
+        model = Plan
+        fields = ["code", "name", "advocacy_portion", "network_portion", "outreach_portion",
+                  "effective_from"]  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        try:
+            with transaction.atomic():
+                services.plan_version_create(actor=None, **data)
+                transaction.set_rollback(True)  # a dry run: save_model writes it
+        except ApplicationError as error:
+            for field, errors in (error.errors or {}).items():
+                self.add_error(field if field in self.fields else None, errors)
+        return data
+
+
 @admin.register(Plan)
-class PlanAdmin(ReadOnlyAdmin):
-    list_display = [
-        "code",
-        "version",
-        "name",
-        "advocacy_portion",
-        "network_portion",
-        "outreach_portion",
-        "effective_from",
-    ]
-    list_filter = ["code"]
+class PlanAdmin(admin.ModelAdmin):
+    form = PlanAdminForm
+    list_display = ["code", "version", "name", "advocacy_portion", "network_portion",
+                    "outreach_portion", "effective_from", "is_open_for_enrollment"]  # fmt: skip
+    list_filter = ["code", "is_open_for_enrollment"]
+    search_fields = ["code", "name"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A version is never edited (invoices quote it): a new price is a new version.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # memberships and invoices point at every version
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*PlanAdminForm.Meta.fields, "version"] if obj is not None else []
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        latest = Plan.objects.order_by("code", "-version").first()
+        if latest is None:
+            return {}
+        return {"code": latest.code, "name": latest.name, "advocacy_portion": latest.advocacy_portion,
+                "network_portion": latest.network_portion, "outreach_portion": latest.outreach_portion}  # fmt: skip
+
+    def save_model(self, request: HttpRequest, obj: Plan, form: Any, change: bool) -> None:
+        plan = services.plan_version_create(actor=request.user, **form.cleaned_data)
+        _copy_saved(plan, obj)
+
+
+class EmployerGroupAdminForm(forms.ModelForm):
+    """The service checks the group (EIN, unique code, contribution range) and audits it."""
+
+    class Meta:
+        model = EmployerGroup
+        fields = ["name", "ein", "contact_name", "contact_email", "state", "employer_code",
+                  "contribution_kind", "contribution_value", "status"]  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        try:
+            with transaction.atomic():
+                services.employer_group_save(
+                    data=data, actor=None, group=self.instance if self.instance.pk else None
+                )
+                transaction.set_rollback(True)  # a dry run: save_model writes it
+        except ApplicationError as error:
+            for field, errors in (error.errors or {}).items():
+                self.add_error(field if field in self.fields else None, errors)
+        return data
 
 
 @admin.register(EmployerGroup)
-class EmployerGroupAdmin(ReadOnlyAdmin):
-    list_display = [
-        "name",
-        "employer_code",
-        "state",
-        "contribution_kind",
-        "contribution_value",
-        "status",
-    ]
-    list_filter = ["status", "state"]
+class EmployerGroupAdmin(admin.ModelAdmin):
+    form = EmployerGroupAdminForm
+    list_display = ["name", "employer_code", "state", "contribution_kind", "contribution_value",
+                    "status", "open_memberships"]  # fmt: skip
+    list_filter = ["status", "state", "contribution_kind"]
     search_fields = ["name", "employer_code", "ein"]
+    change_form_template = "admin/members/employergroup/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        from django.db.models import Count, Q
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                open_count=Count(
+                    "memberships", filter=~Q(memberships__status="cancelled"), distinct=True
+                )
+            )
+        )
+
+    @admin.display(description="Open memberships", ordering="open_count")
+    def open_memberships(self, obj: EmployerGroup) -> int:
+        return obj.open_count  # type: ignore[attr-defined]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # invoices and payments depend on it: end it instead (status)
+
+    def save_model(self, request: HttpRequest, obj: EmployerGroup, form: Any, change: bool) -> None:
+        group = services.employer_group_save(
+            data=form.cleaned_data, actor=request.user, group=obj if change else None
+        )
+        _copy_saved(group, obj)
 
 
 class AllocationInline(admin.TabularInline):
@@ -307,3 +404,90 @@ class PaymentImportAdmin(ReadOnlyAdmin):
         return format_html(
             "<table><tr><th>Line</th><th>Reference</th><th>Reason</th></tr>{}</table>", rows
         )
+
+
+@admin.register(RosterEntry)
+class RosterEntryAdmin(ReadOnlyAdmin):
+    list_display = ["employee_id", "first_name", "last_name", "employer_group", "plan_code",
+                    "member", "status", "invited_at"]  # fmt: skip
+    list_filter = ["status", "employer_group"]
+    search_fields = ["employee_id", "last_name", "email", "member__member_number"]
+    list_select_related = ["employer_group", "member"]
+
+
+@admin.register(RosterUpload)
+class RosterUploadAdmin(admin.ModelAdmin):
+    """Upload an employer roster → preview of adds, changes, terminations and rejected lines →
+    Apply (or Discard). Nothing about members changes before Apply."""
+
+    list_display = ["created_at", "employer_group", "file_name", "status", "uploaded_by", "summary"]
+    list_filter = ["status", "employer_group"]
+    list_select_related = ["employer_group", "uploaded_by"]
+    change_form_template = "admin/members/rosterupload/preview.html"
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # decided with Apply / Discard, never edited
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/decide/", view(self.decide_view), name="members_rosterupload_decide"),
+            *super().get_urls(),
+        ]
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        """Choose the employer group and the file; the next page is the preview."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        initial = {"employer_group": request.GET.get("employer_group")}
+        form = RosterUploadForm(request.POST or None, request.FILES or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                roster = services.roster_upload_preview(
+                    employer_group=form.cleaned_data["employer_group"], file_name=upload.name,
+                    content=upload.read(services.ROSTER_MAX_BYTES + 1), actor=request.user,
+                )  # fmt: skip
+            except ApplicationError as error:
+                form.add_error("file", error.message)
+            else:
+                return redirect(reverse("admin:members_rosterupload_change", args=[roster.pk]))
+        context = {**self.admin_site.each_context(request), "form": form,
+                   "title": "Upload an employer roster", "opts": self.model._meta}  # fmt: skip
+        return TemplateResponse(request, "admin/members/rosterupload/upload.html", context)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: Any = None) -> HttpResponse:  # fmt: skip
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        roster = get_object_or_404(
+            RosterUpload.objects.select_related("employer_group", "uploaded_by", "decided_by"),
+            pk=object_id,
+        )
+        context = {
+            **self.admin_site.each_context(request), "roster": roster, "preview": roster.preview,
+            "title": f"Roster {roster.file_name} — {roster.employer_group.name}",
+            "opts": self.model._meta, "can_decide": self.has_add_permission(request)
+            and roster.status == RosterUploadStatus.PREVIEWED,
+        }  # fmt: skip
+        return TemplateResponse(request, self.change_form_template, context)
+
+    def decide_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST" or not self.has_add_permission(request):
+            raise PermissionDenied
+        roster = get_object_or_404(RosterUpload, pk=pk)
+        try:
+            if request.POST.get("decision") == "apply":
+                roster = services.roster_upload_apply(upload=roster, actor=request.user)
+                messages.success(request, f"Roster applied: {roster.summary}.")
+            else:
+                services.roster_upload_discard(upload=roster, actor=request.user)
+                messages.success(request, "Roster discarded: nothing changed.")
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        return redirect(reverse("admin:members_rosterupload_change", args=[pk]))

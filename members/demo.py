@@ -10,10 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from cooperative.bulk import insert_rows
 from cooperative.periods import COOPERATIVE_TZ, Period
 from providers.models import Practitioner
 from providers.selectors import listable_roles
@@ -151,46 +152,45 @@ def _members_bulk(count: int, rng: random.Random, *, plan: Plan, groups: list[Em
                 )
             )  # fmt: skip
             heads.append(head_index)
-    Member.objects.bulk_create(members, batch_size=5000)
+    member_fields = ("member_number", "first_name", "last_name", "date_of_birth", "email", "phone",
+                     "street", "city", "state", "zip_code", "preferred_language", "user_id")  # fmt: skip
+    ids = insert_rows(
+        Member, member_fields,
+        ((m.member_number, m.first_name, m.last_name, m.date_of_birth, m.email, m.phone, m.street,
+          m.city, m.state, m.zip_code, "en", m.user_id) for m in members),
+        returning_ids=True,
+    ).ids  # fmt: skip
+    for member, pk in zip(members, ids, strict=True):
+        member.pk = pk
     for member, head in zip(members, heads, strict=True):
         if members[head] is not member:
             member.subscriber_id = members[head].pk
-    Member.objects.bulk_update(
-        [m for m in members if m.subscriber_id], ["subscriber"], batch_size=5000
-    )
-    memberships = []
+    dependents = [m for m in members if m.subscriber_id]
+    _update_from_arrays(
+        "UPDATE members_member m SET subscriber_id = v.subscriber_id "
+        "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, subscriber_id) WHERE m.id = v.id",
+        [m.pk for m in dependents], [m.subscriber_id for m in dependents],
+    )  # fmt: skip
+    membership_rows = []
     for member, head in zip(members, heads, strict=True):
-        group = groups[members[head].pk % 7] if members[head].pk % 7 < len(groups) else None
-        memberships.append(
-            Membership(
-                member=member,
-                plan=plan,
-                employer_group=group,
-                start_date=start,
-                status=MembershipStatus.ACTIVE,
-            )
+        head_pk = members[head].pk
+        group = groups[head_pk % 7] if head_pk % 7 < len(groups) else None
+        membership_rows.append(
+            (member.pk, plan.pk, group.pk if group else None, start, MembershipStatus.ACTIVE)
         )
-    Membership.objects.bulk_create(memberships, batch_size=5000)
-    PcpAssignment.objects.bulk_create(
-        [
-            PcpAssignment(
-                member=m,
-                practitioner_id=slots[i][0],
-                practitioner_role_id=slots[i][1],
-                effective_from=start,
-            )
-            for i, m in enumerate(members)
-        ],
-        batch_size=5000,
-    )
-    Consent.objects.bulk_create(
-        [
-            Consent(member=m, kind=k, text_version=CONSENT_TEXT_VERSION)
-            for m in members
-            for k in ConsentKind.values
-        ],
-        batch_size=10000,
-    )
+    insert_rows(
+        Membership, ("member_id", "plan_id", "employer_group_id", "start_date", "status"),
+        membership_rows,
+    )  # fmt: skip
+    insert_rows(
+        PcpAssignment, ("member_id", "practitioner_id", "practitioner_role_id", "effective_from"),
+        ((m.pk, slots[i][0], slots[i][1], start) for i, m in enumerate(members)),
+    )  # fmt: skip
+    accepted = timezone.now()
+    insert_rows(
+        Consent, ("member_id", "kind", "text_version", "accepted_at"),
+        ((m.pk, k, CONSENT_TEXT_VERSION, accepted) for m in members for k in ConsentKind.values),
+    )  # fmt: skip
     Practitioner.objects.filter(pk__in={p for p, _ in slots[:count]}).update(
         panel_member_count=Subquery(
             PcpAssignment.objects.filter(practitioner=OuterRef("pk"), effective_to__isnull=True)
@@ -202,20 +202,38 @@ def _members_bulk(count: int, rng: random.Random, *, plan: Plan, groups: list[Em
     return count
 
 
+def _analyze(*tables: str) -> None:
+    """Fresh planner statistics after a bulk load: without them PostgreSQL plans the next
+    queries for empty tables (invoicing 100,000 members took 80 s instead of a few)."""
+    names = tables or ("members_member", "members_membership", "members_pcpassignment",
+                       "members_invoice", "providers_practitioner")  # fmt: skip
+    with connection.cursor() as cursor:
+        for name in names:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(name)}")
+
+
+def _update_from_arrays(sql: str, *columns: list[Any]) -> None:
+    """One set-based UPDATE from parallel arrays (Django's bulk_update builds a CASE per row,
+    which took most of the seeding time at 100,000 members)."""
+    for offset in range(0, len(columns[0]), 50_000):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [list(c[offset : offset + 50_000]) for c in columns])
+
+
 def _pay_demo_invoices(period: Period, rng: random.Random, *, current: Period) -> tuple[int, int]:
     """Pay most of a month's invoices (a few late, a few not at all) in bulk: one payment per
     household and month, one allocation per invoice; employers pay their invoices in full."""
-    invoices = list(
+    by_household: dict[int, list[tuple[int, Decimal]]] = {}
+    for pk, bill_to, amount in (
         Invoice.objects.filter(period=period.first_day, status=InvoiceStatus.OPEN, member_paid=0)
         .order_by("bill_to_id", "pk")
-        .only("pk", "bill_to_id", "member_amount", "employer_invoice_id")
-    )
-    by_household: dict[int, list[Invoice]] = {}
-    for invoice in invoices:
-        by_household.setdefault(invoice.bill_to_id, []).append(invoice)
-    payments: list[Payment] = []
-    allocations: list[tuple[Payment, Invoice]] = []
-    paid: list[Invoice] = []
+        .values_list("pk", "bill_to_id", "member_amount")
+        .iterator(chunk_size=20_000)
+    ):
+        by_household.setdefault(bill_to, []).append((pk, amount))
+    payments: list[tuple[Any, ...]] = []
+    allocations: list[tuple[int, int, Decimal, datetime]] = []  # payment index, invoice, amount
+    paid: list[tuple[int, datetime]] = []
     late = unpaid = 0
     for bill_to, household in by_household.items():
         draw = rng.random()
@@ -230,26 +248,28 @@ def _pay_demo_invoices(period: Period, rng: random.Random, *, current: Period) -
         late += days > 30
         received = min(period.first_day + timedelta(days=days), timezone.localdate())
         at = datetime.combine(received, time(12), tzinfo=COOPERATIVE_TZ)
-        total = sum((i.member_amount for i in household), Decimal("0.00"))
+        total = sum((amount for _, amount in household), Decimal("0.00"))
         if total > 0:
-            payment = Payment(reference=f"DEMO-{period}-{bill_to}", received_on=received, member_id=bill_to,
-                              amount=total, unapplied=Decimal("0.00"), source=PaymentSource.IMPORT)  # fmt: skip
-            payments.append(payment)
-            allocations.extend((payment, i) for i in household if i.member_amount > 0)
-        for invoice in household:
-            invoice.member_paid = invoice.member_amount
-            invoice.member_paid_at = at
-            invoice.settled_at = at
-            invoice.status = InvoiceStatus.PAID
-            paid.append(invoice)
-    Payment.objects.bulk_create(payments, batch_size=5000)
-    PaymentAllocation.objects.bulk_create(
-        [PaymentAllocation(payment=p, invoice=i, amount=i.member_amount) for p, i in allocations],
-        batch_size=5000,
-    )
-    Invoice.objects.bulk_update(
-        paid, ["member_paid", "member_paid_at", "settled_at", "status"], batch_size=5000
-    )
+            allocations.extend(
+                (len(payments), pk, amount, at) for pk, amount in household if amount > 0
+            )
+            payments.append((f"DEMO-{period}-{bill_to}", received, bill_to, total, Decimal("0.00"),
+                             PaymentSource.IMPORT, ""))  # fmt: skip
+        paid.extend((pk, at) for pk, _ in household)
+    payment_ids = insert_rows(
+        Payment, ("reference", "received_on", "member_id", "amount", "unapplied", "source", "note"),
+        payments, returning_ids=True,
+    ).ids  # fmt: skip
+    insert_rows(
+        PaymentAllocation, ("payment_id", "invoice_id", "amount", "created_at"),
+        ((payment_ids[index], pk, amount, at) for index, pk, amount, at in allocations),
+    )  # fmt: skip
+    _update_from_arrays(
+        "UPDATE members_invoice i SET member_paid = i.member_amount, member_paid_at = v.paid_at, "
+        "settled_at = v.paid_at, status = 'paid' "
+        "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, paid_at) WHERE i.id = v.id",
+        [pk for pk, _ in paid], [at for _, at in paid],
+    )  # fmt: skip
     for employer_invoice in EmployerInvoice.objects.filter(
         period=period.first_day, paid_at__isnull=True, amount__gt=0
     ):
@@ -286,19 +306,27 @@ def seed_members(options: Any, rng: random.Random) -> str:
         created += _members_bulk(1, rng, plan=plan, groups=[], start=start, demo_user=demo_user)
     wanted = max(0, options.members - Member.objects.filter(user__isnull=True, subscriber__isnull=True).count()
                  - Member.objects.filter(subscriber__isnull=False).count())  # fmt: skip
-    if wanted:
-        created += _members_bulk(wanted, rng, plan=plan, groups=groups, start=start)
+    placed = _members_bulk(wanted, rng, plan=plan, groups=groups, start=start) if wanted else 0
+    created += placed
+    _analyze()
     late = unpaid = 0
     for period in (current.previous().previous(), current.previous(), current):
         invoices_generate(period=period)
+        _analyze("members_invoice")
         already_paid = Payment.objects.filter(reference__startswith=f"DEMO-{period}-").exists()
         if period != current and not already_paid:
             month_late, month_unpaid = _pay_demo_invoices(period, rng, current=current)
             late += month_late
             unpaid += month_unpaid
     total = Member.objects.count()
+    short = (
+        f" — only {placed} of {wanted} could have a PCP: add providers (--providers "
+        f"{max(20, wanted // 180)})"
+        if placed < wanted
+        else ""
+    )
     return (
-        f"{total} members ({created} new), plan 'standard', employer codes "
+        f"{total} members ({created} new{short}), plan 'standard', employer codes "
         f"{', '.join(g.employer_code for g in groups)}; {Invoice.objects.count()} invoices, "
         f"{Payment.objects.count()} payments ({late} households paid late, {unpaid} unpaid last month)"
     )

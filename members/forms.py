@@ -10,7 +10,7 @@ from cooperative.exceptions import ApplicationError
 from cooperative.validators import served_state_choices
 from providers.models import CareApproach, Language
 
-from .models import Plan
+from .models import EmployerGroup, EmployerGroupStatus, Plan
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -163,4 +163,16 @@ class PaymentImportForm(forms.Form):
     file = forms.FileField(
         label="Payments file (CSV)",
         help_text="Columns: reference, date, member number or employer code, amount.",
+    )
+
+
+class RosterUploadForm(forms.Form):
+    employer_group = forms.ModelChoiceField(
+        queryset=EmployerGroup.objects.filter(status=EmployerGroupStatus.ACTIVE),
+        label="Employer group",
+    )
+    file = forms.FileField(
+        label="Roster file (CSV)",
+        help_text="Columns: employee id, first name, last name, date of birth, email, street, "
+        "city, state, zip, plan.",
     )

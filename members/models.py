@@ -477,3 +477,89 @@ class PaymentAllocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payment_id} → {self.invoice_id or self.employer_invoice_id}: {self.amount}"
+
+
+class RosterEntryStatus(models.TextChoices):
+    INVITED = "invited", "Invited to enroll"
+    ENROLLED = "enrolled", "Enrolled"
+    TERMINATED = "terminated", "No longer on the roster"
+
+
+class RosterEntry(TimeStampedModel):
+    """One employee on an employer's roster: invited to enroll until they do (then linked to
+    their member record), terminated when a later roster no longer lists them."""
+
+    employer_group = models.ForeignKey(
+        EmployerGroup, on_delete=models.PROTECT, related_name="roster_entries"
+    )
+    employee_id = models.CharField(max_length=40)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    email = models.EmailField()
+    street = models.CharField(max_length=200)
+    city = models.CharField(max_length=100)
+    state = models.CharField(max_length=2)
+    zip_code = models.CharField(max_length=10)
+    plan_code = models.SlugField(max_length=30)
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.PROTECT, related_name="roster_entries"
+    )
+    status = models.CharField(
+        max_length=20, choices=RosterEntryStatus.choices, default=RosterEntryStatus.INVITED
+    )
+    invited_at = models.DateTimeField(null=True, blank=True)
+    terminated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["employer_group", "employee_id"]
+        verbose_name_plural = "roster entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employer_group", "employee_id"], name="roster_entry_unique_employee"
+            ),
+            models.UniqueConstraint(
+                fields=["employer_group", "member"],
+                condition=~Q(status="terminated"),
+                name="roster_entry_one_open_per_member",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} {self.first_name} {self.last_name}"
+
+
+class RosterUploadStatus(models.TextChoices):
+    PREVIEWED = "previewed", "Waiting for confirmation"
+    APPLIED = "applied", "Applied"
+    DISCARDED = "discarded", "Discarded"
+
+
+class RosterUpload(TimeStampedModel):
+    """An employer roster file: its differences with the current members (adds, changes,
+    terminations, rejected lines) are shown first and applied only when staff confirm."""
+
+    employer_group = models.ForeignKey(
+        EmployerGroup, on_delete=models.PROTECT, related_name="roster_uploads"
+    )
+    file_name = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        max_length=20, choices=RosterUploadStatus.choices, default=RosterUploadStatus.PREVIEWED
+    )
+    rows = models.JSONField(default=list, help_text="The file's good lines, as read.")
+    preview = models.JSONField(default=dict, help_text="adds, changes, terminations, rejected.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.employer_group.employer_code})"

@@ -22,6 +22,7 @@ from .models import (
     Payment,
     PaymentAllocation,
     PcpAssignment,
+    RosterEntry,
 )
 
 ZERO = Decimal("0.00")
@@ -192,3 +193,10 @@ def payments_for_staff() -> QuerySet[Payment]:
 
 
 ACTIVE_OR_PENDING = (MembershipStatus.ACTIVE, MembershipStatus.PENDING)
+
+
+def roster_entry_get(entry_id: int) -> RosterEntry | None:
+    """One roster entry with its employer group."""
+    return (
+        RosterEntry.objects.select_related("employer_group", "member").filter(pk=entry_id).first()
+    )

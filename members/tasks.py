@@ -8,10 +8,12 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from cooperative.periods import Period
 
 from . import selectors, services
+from .models import RosterEntryStatus
 
 
 @shared_task(name="members.invoices_generate", soft_time_limit=1700, time_limit=1800)
@@ -53,4 +55,32 @@ def enrollment_confirmation_send(member_id: int) -> None:
         message=render_to_string("members/email/enrollment_confirmation.txt", context),
         from_email=None,
         recipient_list=[summary.member.email],
+    )
+
+
+@shared_task(
+    name="members.roster_invitation_send",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def roster_invitation_send(entry_id: int) -> None:
+    """Email an employee on their employer's roster the link to finish enrolling."""
+    entry = selectors.roster_entry_get(entry_id)
+    if entry is None or entry.status != RosterEntryStatus.INVITED:
+        return
+    path = reverse("members:enroll-invite", args=[services.roster_invite_token(entry)])
+    context = {
+        "entry": entry,
+        "link": f"{settings.PUBLIC_BASE_URL}{path}",
+        "days": services.ROSTER_INVITE_MAX_AGE_DAYS,
+        "cooperative_name": settings.COOPERATIVE_NAME,
+    }
+    send_mail(
+        subject=f"{entry.employer_group.name} offers you a {settings.COOPERATIVE_NAME} membership",
+        message=render_to_string("members/email/roster_invitation.txt", context),
+        from_email=None,
+        recipient_list=[entry.email],
     )

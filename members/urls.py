@@ -13,6 +13,7 @@ urlpatterns = [
     path("enroll/family/", enroll.enroll_family, name="enroll-family"),
     path("enroll/review/", enroll.enroll_review, name="enroll-review"),
     path("enroll/welcome/", enroll.enroll_done, name="enroll-done"),
+    path("enroll/invite/<str:token>/", enroll.enroll_invite, name="enroll-invite"),
     path("me/", portal.portal_home, name="portal"),
     path("me/members/<int:member_id>/pcp/", portal.portal_pcp, name="portal-pcp"),
     path("me/members/<int:member_id>/card.pdf", portal.portal_card, name="portal-card"),

@@ -3,5 +3,6 @@ split the rule book by subject: enrollment, memberships (PCP change, cancel, con
 versions, status machine) and billing (invoices, payments, imports, lapsing)."""
 
 from .billing import *  # noqa: F403
+from .employers import *  # noqa: F403
 from .enrollment import *  # noqa: F403
 from .memberships import *  # noqa: F403

@@ -19,6 +19,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from cooperative.audit import audit_record
+from cooperative.bulk import insert_rows, values_in
 from cooperative.exceptions import ApplicationError, ConflictError
 from cooperative.models import AuditAction
 from cooperative.money import MoneyError, quantize_cents, to_decimal
@@ -41,6 +42,7 @@ from ..models import (
     PaymentImport,
     PaymentSource,
     PcpAssignment,
+    Plan,
 )
 from .enrollment import age_on, employer_share
 
@@ -104,82 +106,89 @@ def invoices_generate(
             | Q(status__in=[*BILLABLE_STATUSES, MembershipStatus.CANCELLED], end_date__gte=first)
         )
         .exclude(invoices__period=first)
-        .select_related("member", "plan", "employer_group")
         .order_by("pk")
     )
     if membership_ids is not None:
         billable = billable.filter(pk__in=membership_ids)
+    # Plain values, not model instances: at 100,000 memberships building objects cost more
+    # than the database work. Plans and employer groups are few: loaded once.
+    plans = {p.pk: p for p in Plan.objects.filter(pk__in=billable.values("plan_id").distinct())}
+    groups = {
+        g.pk: g
+        for g in EmployerGroup.objects.filter(
+            pk__in=billable.values("employer_group_id").distinct()
+        )
+    }
     fee_cache: dict[int, list[tuple[int, int, Decimal]]] = {}
     touched_groups: set[int] = set()
     bill_tos: set[int] = set()
-    chunk: list[Membership] = []
+    chunk: list[tuple[Any, ...]] = []
+    group_invoices: dict[int, int] = {}
+    fields = ("membership_id", "member_id", "bill_to_id", "period", "practitioner_id",
+              "pcp_assignment_id", "age", "age_band", "pcp_fee", "cooperative_portion", "amount",
+              "employer_share", "member_amount", "member_paid", "employer_invoice_id",
+              "member_paid_at", "settled_at", "status")  # fmt: skip
 
     def flush() -> None:
-        member_ids = [m.member_id for m in chunk]
+        member_ids = [row[1] for row in chunk]
         pcp_of = {
             member_id: (assignment_id, practitioner_id)
             for member_id, assignment_id, practitioner_id in PcpAssignment.objects.filter(
-                member_id__in=member_ids, effective_from__lte=first
+                values_in(PcpAssignment, "member_id", member_ids), effective_from__lte=first
             )
             .filter(Q(effective_to__isnull=True) | Q(effective_to__gt=first))
             .values_list("member_id", "pk", "practitioner_id")
         }
         missing = {p for _, p in pcp_of.values() if p not in fee_cache}
         fee_cache.update(_fee_bands(sorted(missing), first))
-        group_invoices: dict[int, EmployerInvoice] = {}
-        rows: list[Invoice] = []
-        for membership in chunk:
-            member = membership.member
-            if member.pk not in pcp_of:
-                run.without_pcp.append(member.member_number)
+        rows: list[tuple[Any, ...]] = []
+        for membership_id, member_id, plan_id, group_id, number, birth, subscriber_id in chunk:
+            if member_id not in pcp_of:
+                run.without_pcp.append(number)
                 continue
-            assignment_id, practitioner_id = pcp_of[member.pk]
-            age = age_on(member.date_of_birth, first)
+            assignment_id, practitioner_id = pcp_of[member_id]
+            age = age_on(birth, first)
             band = _band(fee_cache[practitioner_id], age)
             if band is None:
-                run.without_price.append(member.member_number)
+                run.without_price.append(number)
                 continue
             fee = band[2]
-            portion = membership.plan.cooperative_portion
+            portion = plans[plan_id].cooperative_portion
             amount = quantize_cents(fee + portion)
-            group = membership.employer_group
+            group = groups.get(group_id) if group_id else None
             # A suspended or ended employer is not billed: the member's invoice carries it all.
             share = employer_share(
                 group if group and group.status == EmployerGroupStatus.ACTIVE else None, amount
             )
-            group_invoice = None
-            if membership.employer_group_id and share > 0:
-                group_id = membership.employer_group_id
+            group_invoice_id = None
+            if group_id and share > 0:
                 if group_id not in group_invoices:
-                    group_invoices[group_id], _ = EmployerInvoice.objects.get_or_create(
+                    group_invoices[group_id] = EmployerInvoice.objects.get_or_create(
                         employer_group_id=group_id, period=first
-                    )
-                group_invoice = group_invoices[group_id]
+                    )[0].pk
+                group_invoice_id = group_invoices[group_id]
                 touched_groups.add(group_id)
             member_amount = amount - share
-            rows.append(
-                Invoice(
-                    membership=membership, member=member, bill_to_id=member.subscriber_id or member.pk,
-                    period=first, practitioner_id=practitioner_id, pcp_assignment_id=assignment_id, age=age,
-                    age_band=f"{band[0]}–{band[1]}", pcp_fee=fee,
-                    cooperative_portion=portion, amount=amount, employer_share=share,
-                    member_amount=member_amount, employer_invoice=group_invoice,
-                    member_paid_at=now if member_amount == 0 else None,
-                    settled_at=now if member_amount == 0 and group_invoice is None else None,
-                    status=InvoiceStatus.PAID if member_amount == 0 and group_invoice is None else InvoiceStatus.OPEN,
-                )
-            )  # fmt: skip
-            bill_tos.add(member.subscriber_id or member.pk)
-        before = Invoice.objects.filter(period=first).count()
-        Invoice.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
-        created = Invoice.objects.filter(period=first).count() - before
+            paid_now = member_amount == 0
+            settled_now = paid_now and group_invoice_id is None
+            rows.append((
+                membership_id, member_id, subscriber_id or member_id, first, practitioner_id,
+                assignment_id, age, f"{band[0]}–{band[1]}", fee, portion, amount, share,
+                member_amount, ZERO, group_invoice_id, now if paid_now else None,
+                now if settled_now else None, InvoiceStatus.PAID if settled_now else InvoiceStatus.OPEN,
+            ))  # fmt: skip
+            bill_tos.add(subscriber_id or member_id)
+        created = insert_rows(Invoice, fields, rows, ignore_conflicts=True).inserted
         run.created += created
         run.already_invoiced += len(rows) - created
         chunk.clear()
 
     with transaction.atomic():
-        for membership in billable.iterator(chunk_size=_CHUNK):
-            chunk.append(membership)
+        for row in billable.values_list(
+            "pk", "member_id", "plan_id", "employer_group_id", "member__member_number",
+            "member__date_of_birth", "member__subscriber_id",
+        ).iterator(chunk_size=_CHUNK):  # fmt: skip
+            chunk.append(row)
             if len(chunk) >= _CHUNK:
                 flush()
         if chunk:
@@ -187,7 +196,7 @@ def invoices_generate(
         for group_id in sorted(touched_groups):
             _employer_invoice_recompute(group_id, first)
     with_credit = (
-        Payment.objects.filter(member_id__in=bill_tos, unapplied__gt=0)
+        Payment.objects.filter(values_in(Payment, "member_id", bill_tos), unapplied__gt=0)
         .values_list("member_id", flat=True)
         .distinct()
     )

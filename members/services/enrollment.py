@@ -46,6 +46,8 @@ from ..models import (
     MembershipStatus,
     PcpAssignment,
     Plan,
+    RosterEntry,
+    RosterEntryStatus,
 )
 
 __all__ = [
@@ -128,7 +130,9 @@ def plan_current(code: str, on: date) -> Plan | None:
     )
 
 
-def _validate_person(data: dict[str, Any], start: date, *, consent: bool = True) -> dict[str, Any]:
+def _validate_person(
+    data: dict[str, Any], start: date, *, consent: bool = True, phone: bool = True
+) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
 
@@ -153,7 +157,8 @@ def _validate_person(data: dict[str, Any], start: date, *, consent: bool = True)
     for field in ("first_name", "last_name"):
         check(field, name)
     check("email", email)
-    check("phone", normalize_phone)
+    if phone:
+        check("phone", normalize_phone)
     check("state", state)
     check("zip", normalize_zip)
     for field in ("street", "city"):
@@ -380,11 +385,12 @@ def employer_group_for_code(code: str) -> EmployerGroup | None:
 @transaction.atomic
 def enrollment_create(*, data: dict[str, Any], password: str, pcp_npi: str, plan_code: str,
                       employer_code: str = "", dependents: list[dict[str, Any]] | None = None,
-                      today: date | None = None) -> EnrollmentResult:  # fmt: skip
+                      today: date | None = None, roster_entry_id: int | None = None) -> EnrollmentResult:  # fmt: skip
     """Enroll a person: member, user account, membership from the first of next month, PCP
     assignment, consents, dependents (each with their own PCP and age-band fee, billed to the
     subscriber) and the first month's invoices — all or nothing. Each PCP's panel place is
-    taken under a row lock, so two people racing for the last place cannot both get it."""
+    taken under a row lock, so two people racing for the last place cannot both get it.
+    `roster_entry_id`: the employer roster invitation this enrollment takes up (once only)."""
     start = start_date_for_enrollment(today)
     person = _validate_person(data, start)
     household = [_validate_dependent(d, start, i) for i, d in enumerate(dependents or [])]
@@ -399,6 +405,18 @@ def enrollment_create(*, data: dict[str, Any], password: str, pcp_npi: str, plan
         if group is None:
             raise _field_error(
                 "employer_code", f"We don't know the employer code '{employer_code}'."
+            )
+    entry = None
+    if roster_entry_id is not None:
+        entry = RosterEntry.objects.select_for_update().filter(pk=roster_entry_id).first()
+        if (
+            entry is None
+            or entry.status != RosterEntryStatus.INVITED
+            or group is None
+            or entry.employer_group_id != group.pk
+        ):
+            raise ApplicationError(
+                "This employer invitation can no longer be used: enroll with your employer code."
             )
     if _member_is_duplicate(person):
         raise ConflictError(
@@ -445,6 +463,10 @@ def enrollment_create(*, data: dict[str, Any], password: str, pcp_npi: str, plan
         )  # fmt: skip
         memberships.append(dependent_membership)
 
+    if entry is not None:
+        RosterEntry.objects.filter(pk=entry.pk).update(
+            member=member, status=RosterEntryStatus.ENROLLED
+        )
     from .billing import invoices_generate
 
     invoices_generate(period=Period.of(start), membership_ids=[m.pk for m in memberships])

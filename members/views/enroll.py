@@ -88,9 +88,31 @@ def _guard(state: dict[str, Any], step: str) -> HttpResponse | None:
 
 
 @never_cache
+def enroll_invite(request: HttpRequest, token: str) -> HttpResponse:
+    """An employee's link from their employer's roster: the details, plan and employer code come
+    from the roster (the employee checks them and adds a phone), then the usual steps."""
+    try:
+        entry = services.roster_entry_for_invite(token)
+    except ApplicationError as error:
+        return render(
+            request, "members/enroll_invite_invalid.html", {"message": error.message}, status=410
+        )
+    prefill = {
+        "first_name": entry.first_name, "last_name": entry.last_name,
+        "date_of_birth": entry.date_of_birth.isoformat(), "email": entry.email,
+        "street": entry.street, "city": entry.city, "state": entry.state, "zip": entry.zip_code,
+    }  # fmt: skip
+    _save(request, {
+        "invite": entry.pk, "invite_employer": entry.employer_group.name, "prefill": prefill,
+        "plan": entry.plan_code, "employer_code": entry.employer_group.employer_code,
+    })  # fmt: skip
+    return redirect("members:enroll-details")
+
+
+@never_cache
 def enroll_details(request: HttpRequest) -> HttpResponse:
     state = _state(request)
-    initial = dict(state.get("person") or {})
+    initial = dict(state.get("person") or state.get("prefill") or {})
     form = PersonForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -101,11 +123,13 @@ def enroll_details(request: HttpRequest) -> HttpResponse:
             person["date_of_birth"] = person["date_of_birth"].isoformat()
             state["person"] = person
             _save(request, state)
-            return redirect("members:enroll-plan")
+            # An employer's invitation has chosen the plan and the employer code already.
+            return redirect("members:enroll-pcp" if "invite" in state else "members:enroll-plan")
     start = services.start_date_for_enrollment()
     return render(
-        request, "members/enroll_details.html", _context("details", form=form, start=start)
-    )
+        request, "members/enroll_details.html",
+        _context("details", form=form, start=start, invite_employer=state.get("invite_employer")),
+    )  # fmt: skip
 
 
 @never_cache
@@ -113,6 +137,8 @@ def enroll_plan(request: HttpRequest) -> HttpResponse:
     state = _state(request)
     if (guard := _guard(state, "plan")) is not None:
         return guard
+    if "invite" in state:
+        return redirect("members:enroll-pcp")
     initial = {"plan": state.get("plan"), "employer_code": state.get("employer_code", "")}
     form = PlanForm(request.POST or None, initial=initial if state.get("plan") else None)
     if request.method == "POST" and form.is_valid():
@@ -311,6 +337,7 @@ def enroll_review(request: HttpRequest) -> HttpResponse:
             result = services.enrollment_create(
                 data=person, password=form.cleaned_data["password"], pcp_npi=state["pcp_npi"],
                 plan_code=state["plan"], employer_code=state.get("employer_code", ""), dependents=dependents,
+                roster_entry_id=state.get("invite"),
             )  # fmt: skip
         except ApplicationError as error:
             if "pcp_npi" in (error.errors or {}):
