@@ -9,6 +9,7 @@ from typing import Any
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -318,3 +319,48 @@ class MyPcpChangeView(APIView):
             member=member, pcp_npi=data.validated_data["pcp_npi"], actor=request.user
         )
         return Response(PcpSerializer(assignment).data, status=201)
+
+
+class FamilyMemberInputSerializer(serializers.Serializer):
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+    date_of_birth = serializers.DateField()
+    pcp_npi = serializers.CharField(max_length=10, required=False, allow_blank=True, default="")
+    accept_terms = serializers.BooleanField()
+
+
+class FamilyMemberOutputSerializer(serializers.Serializer):
+    member_number = serializers.CharField()
+    start_date = serializers.DateField()
+    pcp_npi = serializers.CharField()
+    monthly_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    employer_share = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class MyFamilyMemberView(APIView):
+    """The subscriber adds a family member (their own PCP — the subscriber's when `pcp_npi` is
+    empty — and age-band fee, billed to the subscriber, from the first of next month)."""
+
+    permission_classes = [IsAuthenticated, IsMember]
+
+    @extend_schema(
+        request=FamilyMemberInputSerializer, responses={201: FamilyMemberOutputSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        viewer = selectors.member_for_user(request.user)
+        assert viewer is not None
+        if viewer.subscriber_id is not None:
+            raise PermissionDenied("Only the household's subscriber can add a family member.")
+        data = FamilyMemberInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.dependent_add(
+            subscriber=viewer, data=dict(data.validated_data), actor=request.user
+        )
+        body = {
+            "member_number": result.member.member_number,
+            "start_date": result.membership.start_date,
+            "pcp_npi": result.assignment.practitioner.npi,
+            "monthly_total": result.quote.member_pays,
+            "employer_share": result.quote.employer_share,
+        }
+        return Response(FamilyMemberOutputSerializer(body).data, status=201)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("enrollments/", api.EnrollmentView.as_view(), name="api-enrollments"),
     path("me/membership/", api.MyMembershipView.as_view(), name="api-me-membership"),
     path("me/invoices/", api.MyInvoicesView.as_view(), name="api-me-invoices"),
+    path("me/members/", api.MyFamilyMemberView.as_view(), name="api-me-family-add"),
     path(
         "me/members/<int:member_id>/pcp/", api.MyPcpChangeView.as_view(), name="api-me-pcp-change"
     ),

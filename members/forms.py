@@ -176,3 +176,12 @@ class RosterUploadForm(forms.Form):
         help_text="Columns: employee id, first name, last name, date of birth, email, street, "
         "city, state, zip, plan.",
     )
+
+
+class FamilyMemberForm(DependentForm):
+    """A family member added from the portal; the subscriber accepts the terms for them."""
+
+    accept_terms = forms.BooleanField(
+        label="I accept the membership terms, the privacy notice and the assignment of benefits "
+        "on their behalf."
+    )

@@ -38,7 +38,9 @@ def member_for_user(user: Any) -> Member | None:
 def household_of(member: Member) -> QuerySet[Member]:
     """The subscriber and the dependents: the members a signed-in subscriber may see."""
     head = member.subscriber_id or member.pk
-    return Member.objects.filter(Q(pk=head) | Q(subscriber_id=head)).order_by("subscriber_id", "pk")
+    return Member.objects.filter(Q(pk=head) | Q(subscriber_id=head)).order_by(
+        F("subscriber_id").asc(nulls_first=True), "pk"
+    )  # the subscriber first
 
 
 def household_member_get(viewer: Member, member_id: int) -> Member | None:

@@ -21,4 +21,5 @@ urlpatterns = [
     path("me/dues/<int:invoice_id>/", portal.portal_receipt, name="portal-receipt"),
     path("me/contact/", portal.portal_contact, name="portal-contact"),
     path("me/cancel/", portal.portal_cancel, name="portal-cancel"),
+    path("me/family/add/", portal.portal_family_add, name="portal-family-add"),
 ]

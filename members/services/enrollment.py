@@ -15,7 +15,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cooperative.audit import audit_record
@@ -51,7 +51,8 @@ from ..models import (
 )
 
 __all__ = [
-    "CONSENT_TEXT_VERSION", "OLDEST_AGE_AT_START", "EnrollmentResult", "PcpPlace", "age_on",
+    "CONSENT_TEXT_VERSION", "OLDEST_AGE_AT_START", "DependentResult", "EnrollmentResult", "PcpPlace",
+    "age_on", "dependent_add",
     "Quote", "employer_group_for_code", "employer_share", "enrollment_create", "enrollment_dependent_check", "enrollment_person_check",
     "enrollment_quote", "member_number_check_character", "member_number_is_valid",
     "member_number_new", "pcp_place_take", "plan_current", "start_date_for_enrollment",
@@ -498,3 +499,89 @@ def _send_confirmation(member_pk: int) -> None:
             "broker unavailable: sending the confirmation of member %s inline", member_pk
         )
         enrollment_confirmation_send.apply(args=(member_pk,))
+
+
+@dataclass(frozen=True)
+class DependentResult:
+    member: Member
+    membership: Membership
+    assignment: PcpAssignment
+    quote: Quote
+
+
+@transaction.atomic
+def dependent_add(
+    *, subscriber: Member, data: dict[str, Any], actor: Any, today: date | None = None
+) -> DependentResult:
+    """Add a family member to a household after enrollment: their own PCP (the subscriber's by
+    default) and age-band fee, the household's plan and employer, billed to the subscriber,
+    from the first of next month (or the household's start if later). The subscriber accepts
+    the terms for them. No health questions."""
+    if subscriber.subscriber_id is not None:
+        raise ApplicationError("Only the household's subscriber can add a family member.")
+    if not data.get("accept_terms"):
+        raise _field_error(
+            "accept_terms", "Accept the terms, the privacy notice and the assignment of benefits for them."
+        )  # fmt: skip
+    household_membership = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("plan", "employer_group")
+        .filter(member=subscriber)
+        .exclude(status=MembershipStatus.CANCELLED)
+        .filter(end_date__isnull=True)
+        .order_by("-start_date")
+        .first()
+    )
+    if household_membership is None:
+        raise ApplicationError("Your membership has ended: a family member cannot be added.")
+    if household_membership.status == MembershipStatus.LAPSED:
+        raise ApplicationError(
+            "Your membership has lapsed: pay the dues due first, then add your family member."
+        )
+    start = max(start_date_for_enrollment(today), household_membership.start_date)
+    pcp_npi = str(data.get("pcp_npi") or "").strip()
+    if not pcp_npi:
+        own = (
+            PcpAssignment.objects.filter(member=subscriber)
+            .exclude(effective_to__isnull=False, effective_to__lte=start)
+            .select_related("practitioner")
+            .order_by("-effective_from")
+            .first()
+        )
+        pcp_npi = own.practitioner.npi if own else ""
+    try:
+        clean = _validate_dependent({**data, "pcp_npi": pcp_npi}, start, 0)
+    except ApplicationError as error:
+        raise ApplicationError(
+            error.message.removeprefix("Dependent 1: "),
+            errors={k.removeprefix("dependents[0]."): v for k, v in (error.errors or {}).items()},
+        ) from None
+    if Member.objects.filter(
+        Q(pk=subscriber.pk) | Q(subscriber=subscriber),
+        first_name__iexact=clean["first_name"], last_name__iexact=clean["last_name"],
+        date_of_birth=clean["date_of_birth"],
+    ).exists():  # fmt: skip
+        raise ConflictError(
+            f"{clean['first_name']} {clean['last_name']} is already in your household.",
+            errors={"first_name": ["Already in your household."]},
+        )
+    place = pcp_place_take(
+        pcp_npi=clean["pcp_npi"], age=age_on(clean["date_of_birth"], start), start=start
+    )
+    member, membership, assignment = _household_member_create(
+        person=clean, subscriber=subscriber, user=None, plan=household_membership.plan,
+        group=household_membership.employer_group, start=start, place=place, actor=actor,
+    )  # fmt: skip
+    from .billing import invoices_generate
+
+    invoices_generate(period=Period.of(start), membership_ids=[membership.pk])
+    quote = enrollment_quote(
+        practitioner=place.practitioner, birth=member.date_of_birth,
+        plan=household_membership.plan, group=household_membership.employer_group, start=start,
+    )  # fmt: skip
+    assert quote is not None  # pcp_place_take found the fee
+    audit_record(
+        actor=actor, action=AuditAction.CREATE, obj=member,
+        detail=f"family member of {subscriber.member_number} from {start}",
+    )  # fmt: skip
+    return DependentResult(member, membership, assignment, quote)

@@ -242,6 +242,10 @@ def enroll_pcp(request: HttpRequest) -> HttpResponse:
         **pcp_search_results(request, birth=birth, plan=plan, group=group, default_zip=state["person"]["zip"][:5]),
     )  # fmt: skip
     context["action_url"] = reverse("members:enroll-pcp")
+    # An employer's invitation skips the plan step: back goes to the details.
+    context["back_url"] = reverse(
+        "members:enroll-details" if "invite" in state else "members:enroll-plan"
+    )
     template = (
         "members/enroll_pcp.html#results"
         if getattr(request, "htmx", False)

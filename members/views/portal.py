@@ -25,7 +25,7 @@ from cooperative.pdf import render_pdf
 from cooperative.periods import Period
 
 from .. import selectors, services
-from ..forms import CancelForm, ContactForm, apply_service_errors
+from ..forms import CancelForm, ContactForm, FamilyMemberForm, apply_service_errors
 from ..models import Member, MembershipStatus
 from .enroll import pcp_search_results
 
@@ -205,4 +205,33 @@ def portal_cancel(request: HttpRequest, viewer: Member) -> HttpResponse:
         request, "members/portal_cancel.html",
         {"viewer": viewer, "form": form, "ends": Period.current().last_day, "membership": membership,
          "dependents": list(viewer.dependents.all()), "nav": "me"},
+    )  # fmt: skip
+
+
+@member_required
+def portal_family_add(request: HttpRequest, viewer: Member) -> HttpResponse:
+    """The subscriber adds a family member: their own PCP and age-band fee, billed to the
+    subscriber, from the first of next month."""
+    _subscriber_only(viewer)
+    form = FamilyMemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.dependent_add(
+                subscriber=viewer, data=form.cleaned_data, actor=request.user
+            )
+        except ApplicationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                f"{result.member.first_name} joins your household on {result.membership.start_date:%B %-d, %Y} "
+                f"with {result.assignment.practitioner.display_name}: ${result.quote.member_pays:,.2f} a month "
+                f"(member number {result.member.member_number}).",
+            )
+            return redirect("members:portal")
+    current = selectors.pcp_assignments_for(viewer).first()
+    return render(
+        request, "members/portal_family_add.html",
+        {"viewer": viewer, "form": form, "start": services.start_date_for_enrollment(),
+         "own_pcp": current.practitioner if current else None, "nav": "me"},
     )  # fmt: skip
