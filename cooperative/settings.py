@@ -38,6 +38,17 @@ SERVICE_AREA_STATES = env.list("SERVICE_AREA_STATES", default=["TX", "OR", "AZ",
 MEMBER_SERVICES_PHONE = env.str("MEMBER_SERVICES_PHONE", default="(713) 555-0100")
 # Days after the first of the month before unpaid dues lapse a membership.
 DUES_GRACE_DAYS = env.int("DUES_GRACE_DAYS", default=15)
+# Printed on checks and statements: the cooperative's address, lines separated by "|".
+COOPERATIVE_ADDRESS = [
+    line.strip()
+    for line in env.str(
+        "COOPERATIVE_ADDRESS", default="1200 Main Street, Suite 400|Houston, TX 77002"
+    ).split("|")
+    if line.strip()
+]
+# Payouts of a month may start on its last business day, moved by this many business days
+# (negative: earlier; positive: into the next month).
+PAYOUT_DAY_OFFSET = env.int("PAYOUT_DAY_OFFSET", default=0)
 # The address people reach the site at, for links in emails (roster invitations).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

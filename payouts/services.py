@@ -1,1 +1,544 @@
-"""services of the payouts app (see STYLE.md: the rooms of an app)."""
+"""Writes of the payouts app: start a run, take its snapshot (one transaction: statements,
+lines, check numbers, the ledger), render each statement (claimed with SKIP LOCKED, so any
+number of workers share the work), finalize (print batch, positive-pay file, reconciliation).
+
+Exactly once: the ledger's unique (member, month) means no member-month is paid twice; the
+snapshot runs once per run (status checked under a row lock); rendering a statement is
+idempotent (its PDF is rebuilt from stored lines, so the same bytes and the same number)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.utils import timezone
+
+from cooperative.audit import audit_record
+from cooperative.exceptions import ApplicationError, ConflictError
+from cooperative.models import AuditAction
+from cooperative.periods import Period
+from members.models import Invoice, InvoiceStatus
+from members.selectors import paid_member_months
+from providers.models import PaymentMethod
+
+from .models import (
+    BankAccount,
+    LineKind,
+    PaidOutMonth,
+    PayoutRun,
+    PayoutRunEvent,
+    PayoutRunStatus,
+    Statement,
+    StatementLine,
+    StatementStatus,
+)
+
+logger = logging.getLogger(__name__)
+ZERO = Decimal("0.00")
+
+RUN_TRANSITIONS: dict[str, set[str]] = {
+    PayoutRunStatus.PENDING: {PayoutRunStatus.SNAPSHOTTING, PayoutRunStatus.CANCELLED, PayoutRunStatus.FAILED},
+    PayoutRunStatus.SNAPSHOTTING: {PayoutRunStatus.RENDERING, PayoutRunStatus.FAILED},
+    PayoutRunStatus.RENDERING: {PayoutRunStatus.FINALIZING, PayoutRunStatus.FAILED},
+    PayoutRunStatus.FINALIZING: {PayoutRunStatus.COMPLETED, PayoutRunStatus.FAILED},
+    PayoutRunStatus.FAILED: {PayoutRunStatus.PENDING, PayoutRunStatus.RENDERING, PayoutRunStatus.CANCELLED},
+    PayoutRunStatus.COMPLETED: set(),
+    PayoutRunStatus.CANCELLED: set(),
+}  # fmt: skip
+
+
+def payout_date(period: Period) -> date:
+    """The day a period may be paid out: the last business day (Monday–Friday) of the month,
+    moved by PAYOUT_DAY_OFFSET business days (negative: earlier; positive: into next month)."""
+    day = period.last_day
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    offset = int(getattr(settings, "PAYOUT_DAY_OFFSET", 0))
+    step = 1 if offset > 0 else -1
+    for _ in range(abs(offset)):
+        day += timedelta(days=step)
+        while day.weekday() >= 5:
+            day += timedelta(days=step)
+    return day
+
+
+def _transition(run: PayoutRun, to_status: str, actor: Any = None, reason: str = "") -> None:
+    """Move a locked run along its allowed transitions, with an event row."""
+    if to_status not in RUN_TRANSITIONS[run.status]:
+        raise ConflictError(
+            f"A {run.get_status_display().lower()} payout run cannot become {to_status}."
+        )
+    PayoutRunEvent.objects.create(
+        run=run, from_status=run.status, to_status=to_status, actor=actor, reason=reason[:500]
+    )
+    PayoutRun.objects.filter(pk=run.pk).update(status=to_status, updated_at=timezone.now())
+    run.status = to_status
+
+
+@transaction.atomic
+def payout_run_start(*, period: Period, actor: Any, today: date | None = None) -> PayoutRun:
+    """Start the payout of a month (or resume it when it is underway or failed; a completed
+    month is returned unchanged). Refused before the month's payout date. The snapshot is
+    taken by a worker once this commits."""
+    today = today or timezone.localdate()
+    due = payout_date(period)
+    if today < due:
+        raise ApplicationError(
+            f"{period.label} can be paid out from {due:%A %B %-d, %Y}.",
+            errors={"period": [f"Not before {due:%B %-d, %Y}."]},
+        )
+    existing = (
+        PayoutRun.objects.select_for_update()
+        .filter(period=period.first_day)
+        .exclude(status=PayoutRunStatus.CANCELLED)
+        .first()
+    )
+    if existing is not None:
+        if existing.status != PayoutRunStatus.COMPLETED:
+            payout_run_resume(run=existing, actor=actor)
+        return existing
+    account = BankAccount.objects.filter(is_default=True).first()
+    if account is None:
+        raise ApplicationError(
+            "Set up the bank account checks are drawn on first (admin → Payouts → Bank accounts)."
+        )
+    run = PayoutRun.objects.create(
+        period=period.first_day, bank_account=account, started_by=actor, started_at=timezone.now()
+    )
+    PayoutRunEvent.objects.create(
+        run=run, from_status="", to_status=PayoutRunStatus.PENDING, actor=actor, reason="started"
+    )
+    audit_record(actor=actor, action=AuditAction.CREATE, obj=run, detail=f"payout {period}")
+    transaction.on_commit(lambda: _enqueue("payouts.run_snapshot", run.pk))
+    return run
+
+
+def payout_run_resume(*, run: PayoutRun, actor: Any = None) -> PayoutRun:
+    """Pick a run up where it stopped: snapshot if not taken, render what is not rendered,
+    finalize when everything is. Safe to call any number of times."""
+    with transaction.atomic():
+        locked = PayoutRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status in (PayoutRunStatus.COMPLETED, PayoutRunStatus.CANCELLED):
+            return locked
+        if locked.status == PayoutRunStatus.FAILED:
+            has_snapshot = locked.snapshot_at is not None
+            _transition(
+                locked,
+                PayoutRunStatus.RENDERING if has_snapshot else PayoutRunStatus.PENDING,
+                actor,
+                "resumed",
+            )
+            PayoutRun.objects.filter(pk=locked.pk).update(last_error="")
+        status = locked.status
+        missing = list(
+            Statement.objects.filter(run=locked, rendered_at__isnull=True).values_list(
+                "pk", flat=True
+            )
+        )
+    if status == PayoutRunStatus.PENDING:
+        transaction.on_commit(lambda: _enqueue("payouts.run_snapshot", locked.pk))
+    elif status in (PayoutRunStatus.RENDERING, PayoutRunStatus.FINALIZING):
+        if missing:
+            transaction.on_commit(lambda: _enqueue_all("payouts.statement_render", missing))
+        else:
+            transaction.on_commit(lambda: _enqueue("payouts.run_finalize", locked.pk))
+    return locked
+
+
+@transaction.atomic
+def payout_run_cancel(*, run: PayoutRun, actor: Any, reason: str) -> PayoutRun:
+    """Cancel a run before any check is issued (before its snapshot)."""
+    locked = PayoutRun.objects.select_for_update().get(pk=run.pk)
+    if locked.snapshot_at is not None:
+        raise ConflictError("Checks were issued for this run: it cannot be cancelled.")
+    _transition(locked, PayoutRunStatus.CANCELLED, actor, reason or "cancelled")
+    audit_record(actor=actor, action=AuditAction.UPDATE, obj=locked, detail="cancelled")
+    return locked
+
+
+def payout_run_fail(*, run_id: int, error: str) -> None:
+    """Record a failure; the run can be resumed (`run_payouts` again, or the run page)."""
+    with transaction.atomic():
+        locked = PayoutRun.objects.select_for_update().get(pk=run_id)
+        if PayoutRunStatus.FAILED in RUN_TRANSITIONS[locked.status]:
+            _transition(locked, PayoutRunStatus.FAILED, None, error[:500])
+        PayoutRun.objects.filter(pk=run_id).update(last_error=error[:4000])
+
+
+# --- the snapshot ------------------------------------------------------------------------
+
+
+@dataclass
+class _Line:
+    kind: str
+    invoice_id: int
+    member_id: int
+    period: date
+    practitioner_id: int
+    member_number: str
+    last_name: str
+    first_name: str
+    practitioner_name: str
+    age_band: str
+    amount: Decimal
+    reverses: int | None = None  # the ledger row a reversal line reverses
+
+
+def _line_from_invoice(invoice: Invoice, kind: str) -> tuple[int, _Line]:
+    assert invoice.pcp_assignment is not None
+    clinic_id = invoice.pcp_assignment.practitioner_role.location.clinic_id
+    return clinic_id, _Line(
+        kind=kind, invoice_id=invoice.pk, member_id=invoice.member_id, period=invoice.period,
+        practitioner_id=invoice.practitioner_id, member_number=invoice.member.member_number,
+        last_name=invoice.member.last_name, first_name=invoice.member.first_name,
+        practitioner_name=invoice.practitioner.display_name, age_band=invoice.age_band,
+        amount=invoice.pcp_fee,
+    )  # fmt: skip
+
+
+def _already_paid_out() -> Exists:
+    """The invoice's member-month is in the ledger (and not reversed)."""
+    return Exists(
+        PaidOutMonth.objects.filter(
+            member_id=OuterRef("member_id"), period=OuterRef("period"), reversed_by__isnull=True
+        )
+    )
+
+
+def payout_run_snapshot(*, run_id: int, today: date | None = None) -> PayoutRun:
+    """In one transaction: the paid member-months of the period not paid out before, the
+    earlier months paid late (since the first payout run), the reversals of paid-out months
+    whose payment went back; grouped by clinic; one statement per clinic with a positive
+    total, check numbers taken in payee order from the bank account under a row lock; the
+    ledger rows. Runs once: a second call finds the run past `pending` and does nothing."""
+    with transaction.atomic():
+        run = PayoutRun.objects.select_for_update().get(pk=run_id)
+        if run.status != PayoutRunStatus.PENDING:
+            return run
+        _transition(run, PayoutRunStatus.SNAPSHOTTING)
+        period = Period.of(run.period)
+        paid_out = PaidOutMonth.objects.filter(reversed_by__isnull=True)
+        by_clinic: dict[int, list[_Line]] = defaultdict(list)
+        regular = paid_member_months(period).exclude(_already_paid_out())
+        for invoice in regular.select_related(
+            "pcp_assignment__practitioner_role__location"
+        ).iterator(chunk_size=5000):
+            clinic_id, line = _line_from_invoice(invoice, LineKind.MONTH)
+            by_clinic[clinic_id].append(line)
+        first_run = (
+            PayoutRun.objects.exclude(status=PayoutRunStatus.CANCELLED)
+            .order_by("period")
+            .values_list("period", flat=True)
+            .first()
+        )
+        late = (
+            Invoice.objects.filter(
+                period__lt=run.period, period__gte=first_run, settled_at__isnull=False
+            )
+            .exclude(status=InvoiceStatus.VOID)
+            .exclude(_already_paid_out())
+            .select_related("member", "practitioner", "pcp_assignment__practitioner_role__location")
+            .order_by("period", "pk")
+        )
+        for invoice in late.iterator(chunk_size=5000):
+            clinic_id, line = _line_from_invoice(invoice, LineKind.LATE)
+            by_clinic[clinic_id].append(line)
+        reversed_rows = (
+            paid_out.filter(
+                Q(invoice__settled_at__isnull=True) | Q(invoice__status=InvoiceStatus.VOID)
+            )
+            .select_related("line__statement")
+            .order_by("pk")
+        )
+        for ledger in reversed_rows:
+            original = ledger.line
+            by_clinic[original.statement.clinic_id].append(
+                _Line(
+                    kind=LineKind.REVERSAL, invoice_id=original.invoice_id, member_id=original.member_id,
+                    period=original.period, practitioner_id=original.practitioner_id,
+                    member_number=original.member_number, last_name=original.last_name,
+                    first_name=original.first_name, practitioner_name=original.practitioner_name,
+                    age_band=original.age_band, amount=-original.amount, reverses=ledger.pk,
+                )
+            )  # fmt: skip
+        _statements_create(run, by_clinic, today or timezone.localdate())
+        run.refresh_from_db()
+        _transition(run, PayoutRunStatus.RENDERING, reason="snapshot taken")
+        pending = list(Statement.objects.filter(run=run).values_list("pk", flat=True))
+        audit_record(
+            actor=None, action=AuditAction.UPDATE, obj=run,
+            detail=f"snapshot: {run.statement_count} statements, {run.member_month_count} member-months, total {run.total}",
+        )  # fmt: skip
+        if pending:
+            transaction.on_commit(lambda: _enqueue_all("payouts.statement_render", pending))
+        else:
+            transaction.on_commit(lambda: _enqueue("payouts.run_finalize", run.pk))
+    return run
+
+
+def _statements_create(run: PayoutRun, by_clinic: dict[int, list[_Line]], check_date: date) -> None:
+    from providers.models import Clinic
+
+    clinics = {c.pk: c for c in Clinic.objects.filter(pk__in=by_clinic)}
+    payable = [
+        clinics[pk]
+        for pk, lines in by_clinic.items()
+        if sum((line.amount for line in lines), ZERO) > 0
+    ]
+    payable.sort(key=lambda c: (c.remit_to_name.lower(), c.pk))
+    account = BankAccount.objects.select_for_update().get(pk=run.bank_account_id)
+    checks = [c for c in payable if c.payment_method != PaymentMethod.DIRECT_DEPOSIT]
+    deposits = [c for c in payable if c.payment_method == PaymentMethod.DIRECT_DEPOSIT]
+    number = account.next_check_number
+    period = Period.of(run.period)
+    roster_total = adjustments_total = ZERO
+    member_months = 0
+    for clinic in [*checks, *deposits]:
+        lines = by_clinic[clinic.pk]
+        month_total = sum((line.amount for line in lines if line.kind == LineKind.MONTH), ZERO)
+        adjustment_total = sum((line.amount for line in lines if line.kind != LineKind.MONTH), ZERO)
+        is_deposit = clinic.payment_method == PaymentMethod.DIRECT_DEPOSIT
+        statement = Statement.objects.create(
+            run=run, clinic=clinic, bank_account=account,
+            check_number=None if is_deposit else number, check_date=check_date,
+            payee_name=clinic.remit_to_name, remit_to=_remit_to(clinic),
+            payment_method=clinic.payment_method,
+            deposit_account_last4=clinic.bank_account_last4 if is_deposit else "",
+            amount=month_total + adjustment_total, roster_total=month_total,
+            adjustments_total=adjustment_total,
+            member_count=sum(1 for line in lines if line.kind == LineKind.MONTH),
+            memo=f"Primary care, {period.label}",
+        )  # fmt: skip
+        if not is_deposit:
+            number += 1
+        created = StatementLine.objects.bulk_create(
+            [
+                StatementLine(
+                    statement=statement,
+                    kind=line.kind,
+                    invoice_id=line.invoice_id,
+                    member_id=line.member_id,
+                    period=line.period,
+                    practitioner_id=line.practitioner_id,
+                    member_number=line.member_number,
+                    last_name=line.last_name,
+                    first_name=line.first_name,
+                    practitioner_name=line.practitioner_name,
+                    age_band=line.age_band,
+                    amount=line.amount,
+                )  # fmt: skip
+                for line in lines
+            ],
+            batch_size=5000,
+        )
+        PaidOutMonth.objects.bulk_create(
+            [
+                PaidOutMonth(
+                    member_id=line.member_id,
+                    period=line.period,
+                    invoice_id=line.invoice_id,
+                    line=row,
+                    run=run,
+                )  # fmt: skip
+                for line, row in zip(lines, created, strict=True)
+                if line.kind != LineKind.REVERSAL
+            ],
+            batch_size=5000,
+        )
+        for line, row in zip(lines, created, strict=True):
+            if line.reverses is not None:
+                PaidOutMonth.objects.filter(pk=line.reverses, reversed_by__isnull=True).update(
+                    reversed_by=row
+                )
+        roster_total += month_total
+        adjustments_total += adjustment_total
+        member_months += statement.member_count
+    BankAccount.objects.filter(pk=account.pk).update(next_check_number=number)
+    PayoutRun.objects.filter(pk=run.pk).update(
+        snapshot_at=timezone.now(), statement_count=len(payable), member_month_count=member_months,
+        roster_total=roster_total, adjustments_total=adjustments_total,
+        total=roster_total + adjustments_total,
+    )  # fmt: skip
+
+
+def _remit_to(clinic: Any) -> str:
+    lines = [clinic.remit_to_street, clinic.remit_to_street2,
+             f"{clinic.remit_to_city}, {clinic.remit_to_state} {clinic.remit_to_zip}"]  # fmt: skip
+    return "\n".join(line for line in lines if line)
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def statement_render(*, statement_id: int) -> bool:
+    """Render one statement's PDF if nobody has (claimed with SKIP LOCKED: a statement being
+    rendered by another worker is left to it). Returns True when this call rendered it. When
+    the run's last statement is rendered, the finalize step is queued."""
+    from .documents import render_statement_pdf
+    from .selectors import statement_document
+
+    with transaction.atomic():
+        statement = (
+            Statement.objects.select_for_update(skip_locked=True)
+            .filter(pk=statement_id, rendered_at__isnull=True)
+            .first()
+        )
+        if statement is None:
+            return False
+        Statement.objects.filter(pk=statement.pk).update(render_attempts=F("render_attempts") + 1)
+        content = render_statement_pdf(statement_document(statement))
+        name = f"{statement.run.period:%Y-%m}-{statement.check_number or f'dd{statement.pk}'}.pdf"
+        statement.pdf.save(name, ContentFile(content), save=False)
+        Statement.objects.filter(pk=statement.pk).update(
+            pdf=statement.pdf.name, sha256=hashlib.sha256(content).hexdigest(),
+            rendered_at=timezone.now(), render_error="",
+        )  # fmt: skip
+        PayoutRun.objects.filter(pk=statement.run_id).update(rendered_count=F("rendered_count") + 1)
+        run_id = statement.run_id
+    if not Statement.objects.filter(run_id=run_id, rendered_at__isnull=True).exists():
+        _enqueue("payouts.run_finalize", run_id)
+    return True
+
+
+def statement_render_failed(*, statement_id: int, error: str) -> None:
+    """A rendering attempt failed: counted on the run and kept on the statement."""
+    with transaction.atomic():
+        statement = Statement.objects.filter(pk=statement_id).first()
+        if statement is None:
+            return
+        Statement.objects.filter(pk=statement_id).update(render_error=error[:4000])
+        PayoutRun.objects.filter(pk=statement.run_id).update(failure_count=F("failure_count") + 1)
+
+
+# --- finalizing --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    statements_total: Decimal
+    lines_total: Decimal
+    roster_fees_total: Decimal
+    adjustments_total: Decimal
+    paid_member_months: int
+    on_statements: int
+    deferred: int  # paid this month but on no statement (their clinic's total was not positive)
+
+    @property
+    def balances(self) -> bool:
+        return (
+            self.statements_total
+            == self.lines_total
+            == self.roster_fees_total + self.adjustments_total
+            and self.paid_member_months == self.on_statements + self.deferred
+        )
+
+
+def reconciliation(run: PayoutRun) -> Reconciliation:
+    """Sum of statements = sum of their lines = the PCP fees of the period's member-months
+    on them + adjustments; every paid member-month of the period is on exactly one statement
+    (or deferred with its clinic's negative balance)."""
+    lines = StatementLine.objects.filter(statement__run=run, statement__reissue_of__isnull=True)
+    months = lines.filter(kind=LineKind.MONTH)
+    on_statements = months.count()
+    paid = paid_member_months(Period.of(run.period))
+    paid_count = paid.count()
+    in_ledger = PaidOutMonth.objects.filter(
+        period=run.period, reversed_by__isnull=True, invoice__in=paid.values("pk")
+    ).count()
+    return Reconciliation(
+        statements_total=Statement.objects.filter(run=run, reissue_of__isnull=True).aggregate(
+            t=Sum("amount")
+        )["t"]
+        or ZERO,
+        lines_total=lines.aggregate(t=Sum("amount"))["t"] or ZERO,
+        roster_fees_total=months.aggregate(t=Sum("amount"))["t"] or ZERO,
+        adjustments_total=lines.exclude(kind=LineKind.MONTH).aggregate(t=Sum("amount"))["t"]
+        or ZERO,
+        paid_member_months=paid_count,
+        on_statements=on_statements,
+        deferred=paid_count - in_ledger,
+    )
+
+
+def payout_run_finalize(*, run_id: int) -> PayoutRun:
+    """When every statement is rendered: the print batch (all check PDFs in check-number
+    order), the positive-pay file, the reconciliation check, then `completed`."""
+    from pypdf import PdfWriter
+
+    with transaction.atomic():
+        run = PayoutRun.objects.select_for_update().get(pk=run_id)
+        if run.status not in (PayoutRunStatus.RENDERING, PayoutRunStatus.FINALIZING):
+            return run
+        if Statement.objects.filter(run=run, rendered_at__isnull=True).exists():
+            return run
+        if run.status == PayoutRunStatus.RENDERING:
+            _transition(run, PayoutRunStatus.FINALIZING)
+        balance = reconciliation(run)
+        if not balance.balances:
+            raise ApplicationError(f"The run does not reconcile: {balance}")
+        statements = list(
+            Statement.objects.filter(run=run)
+            .select_related("bank_account")
+            .order_by("check_number", "pk")
+        )
+        writer = PdfWriter()
+        for statement in statements:
+            with statement.pdf.open("rb") as handle:
+                writer.append(io.BytesIO(handle.read()))
+        batch = io.BytesIO()
+        writer.write(batch)
+        period = f"{run.period:%Y-%m}"
+        run.print_batch.save(f"{period}-print-batch.pdf", ContentFile(batch.getvalue()), save=False)
+        run.positive_pay.save(
+            f"{period}-positive-pay.csv",
+            ContentFile(positive_pay_csv(statements).encode()),
+            save=False,
+        )
+        PayoutRun.objects.filter(pk=run.pk).update(
+            print_batch=run.print_batch.name, positive_pay=run.positive_pay.name,
+            completed_at=timezone.now(),
+        )  # fmt: skip
+        _transition(run, PayoutRunStatus.COMPLETED, reason="reconciled")
+        audit_record(
+            actor=None, action=AuditAction.UPDATE, obj=run, detail=f"completed: {run.total}"
+        )
+    return run
+
+
+def positive_pay_csv(statements: list[Statement]) -> str:
+    """The bank's positive-pay file: every paper check issued (or voided) on the account."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["account", "check_number", "amount", "issue_date", "payee", "action"])
+    for statement in statements:
+        if statement.check_number is None:
+            continue
+        writer.writerow([
+            statement.bank_account.account_number, statement.check_number, f"{statement.amount:.2f}",
+            f"{statement.check_date:%Y-%m-%d}", statement.payee_name,
+            "V" if statement.status == StatementStatus.VOIDED else "I",
+        ])  # fmt: skip
+    return buffer.getvalue()
+
+
+def _enqueue(task_name: str, object_id: int) -> None:
+    """Queue a payouts task ('payouts.statement_render' → tasks.statement_render)."""
+    from . import tasks
+
+    getattr(tasks, task_name.removeprefix("payouts.")).delay(object_id)
+
+
+def _enqueue_all(task_name: str, object_ids: list[int]) -> None:
+    for object_id in object_ids:
+        _enqueue(task_name, object_id)
