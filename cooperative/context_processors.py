@@ -25,8 +25,11 @@ def navigation_for(user: Any) -> list[dict[str, str]]:
         items.append({"key": "me", "label": "My membership", "url": "/me/"})
     else:
         items.append({"key": "dashboard", "label": "Dashboard", "url": reverse("dashboard")})
+    if has_role(user, Role.FINANCE):
+        items.append({"key": "payouts", "label": "Payouts", "url": "/finance/payouts/"})
     if has_role(user, Role.PROVIDER) and not user.is_superuser:
         items.append({"key": "offers", "label": "Offers", "url": reverse("provider:offers")})
+        items.append({"key": "statements", "label": "Statements", "url": "/provider/statements/"})
     if can_open_admin(user):
         items.append({"key": "admin", "label": "Admin", "url": reverse("admin:index")})
     if is_staff_member(user):

@@ -88,6 +88,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         ),  # fmt: skip
         "members.add_payment",
         "members.add_paymentimport",
+        *(f"payouts.view_{m}" for m in ("bankaccount", "payoutrun", "payoutrunevent", "statement")),
+        "payouts.add_bankaccount",
+        "payouts.change_bankaccount",
         "members.add_employergroup",
         "members.change_employergroup",
         "members.add_rosterupload",

@@ -34,7 +34,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("providers.urls")),
     path("fhir/", include("providers.fhir_urls")),
+    path("provider/statements/", include("payouts.provider_urls")),
     path("provider/", include("providers.portal_urls")),
+    path("finance/payouts/", include("payouts.urls")),
     path("", include("members.urls")),
 ]
 

@@ -2,4 +2,14 @@ from django.apps import AppConfig
 
 
 class PayoutsConfig(AppConfig):
+    """Month-end payout runs, provider statements (checks) and the ledger of paid-out months."""
+
     name = "payouts"
+
+    def ready(self) -> None:
+        from cooperative.demo import SEEDERS
+
+        from .demo import seed_payouts
+
+        if not any(name == "payouts" for name, _ in SEEDERS):
+            SEEDERS.append(("payouts", seed_payouts))

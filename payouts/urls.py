@@ -1,5 +1,18 @@
-"""Page routes of the payouts app."""
+"""Page routes of the payouts app: /finance/payouts/ (Finance)."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "payouts"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.run_list, name="runs"),
+    path("<int:pk>/", views.run_detail, name="run"),
+    path("<int:pk>/progress/", views.run_progress, name="run-progress"),
+    path("<int:pk>/resume/", views.run_resume, name="run-resume"),
+    path(
+        "<int:pk>/files/<str:kind>/", views.run_file, name="run-file"
+    ),  # print-batch, positive-pay
+    path("statements/<int:pk>.pdf", views.statement_pdf, name="statement-pdf"),
+]

@@ -1,1 +1,171 @@
-"""views of the payouts app (see STYLE.md: the rooms of an app)."""
+"""Finance pages for payouts (/finance/payouts/) and the provider's statements
+(/provider/statements/). Views check permission, validate, call a service; files are streamed
+from storage, and every statement download is audited."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Sum
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from cooperative.audit import audit_record, record_denied
+from cooperative.exceptions import ApplicationError
+from cooperative.models import AuditAction
+from cooperative.periods import Period
+from cooperative.permissions import role_required
+from cooperative.roles import Role
+
+from . import selectors, services
+from .forms import StartRunForm, StatementSearchForm
+from .models import PayoutRun, PayoutRunStatus, Statement
+from .permissions import can_view_statement, clinic_of_provider
+
+ACTIVE = (PayoutRunStatus.PENDING, PayoutRunStatus.SNAPSHOTTING, PayoutRunStatus.RENDERING,
+          PayoutRunStatus.FINALIZING)  # fmt: skip
+
+
+def _chart(runs: list[PayoutRun]) -> list[dict[str, Any]]:
+    """Bars of the last twelve completed months (server-drawn SVG; the table repeats them)."""
+    done = sorted(
+        (r for r in runs if r.status == PayoutRunStatus.COMPLETED), key=lambda r: r.period
+    )[-12:]
+    top = max((r.total for r in done), default=Decimal("0"))
+    bars = []
+    for index, run in enumerate(done):
+        height = int(run.total * 100 / top) if top else 0
+        bars.append({"run": run, "x": index * 80 + 10, "y": 110 - height, "height": height,
+                     "label_x": index * 80 + 40})  # fmt: skip
+    return bars
+
+
+@never_cache
+@role_required(Role.FINANCE)
+def run_list(request: HttpRequest) -> HttpResponse:
+    """The runs, newest first, a chart of totals by month, and the form to start one."""
+    form = StartRunForm(
+        request.POST or None, user=request.user,
+        initial={"period": str(Period.current().previous())},
+    )  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = services.payout_run_start(period=form.cleaned_data["period"], actor=request.user)
+        except ApplicationError as error:
+            form.add_error("period", error.message)
+        else:
+            messages.success(request, f"The payout of {Period.of(run.period).label} is running.")
+            return redirect("payouts:run", pk=run.pk)
+    runs = list(selectors.payout_runs()[:60])
+    return render(
+        request, "payouts/run_list.html",
+        {"form": form, "runs": runs, "chart": (chart := _chart(runs)), "chart_width": max(80, len(chart) * 80),
+         "nav": "payouts"},
+    )  # fmt: skip
+
+
+@never_cache
+@role_required(Role.FINANCE)
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(selectors.payout_runs(), pk=pk)
+    search = StatementSearchForm(request.GET or None)
+    query = search.cleaned_data["q"].strip() if search.is_valid() else ""
+    page = Paginator(selectors.run_statements(run, search=query), 50).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "run": run, "progress": selectors.run_progress(run), "page_obj": page, "search": search,
+        "is_active": run.status in ACTIVE, "nav": "payouts",
+        "balance": services.reconciliation(run) if run.status == PayoutRunStatus.COMPLETED else None,
+        "voided_total": Statement.objects.filter(run=run, status="voided").aggregate(t=Sum("amount"))["t"],
+    }  # fmt: skip
+    return render(request, "payouts/run_detail.html", context)
+
+
+@never_cache
+@role_required(Role.FINANCE)
+def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress block alone (htmx polls it every two seconds while the run works); once
+    the run is done it tells the browser to reload the whole page."""
+    run = get_object_or_404(PayoutRun, pk=pk)
+    response = render(
+        request, "payouts/run_detail.html#progress",
+        {"run": run, "progress": selectors.run_progress(run), "is_active": run.status in ACTIVE},
+    )  # fmt: skip
+    if run.status not in ACTIVE:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@require_POST
+@role_required(Role.FINANCE)
+def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(PayoutRun, pk=pk)
+    services.payout_run_resume(run=run, actor=request.user)
+    messages.success(request, "The run is resuming: only what is missing is done again.")
+    return redirect("payouts:run", pk=run.pk)
+
+
+def _file(field: Any, name: str, content_type: str) -> HttpResponse:
+    """Stream a stored file (a FileResponse is a streaming response; typed as the views are)."""
+    if not field:
+        raise Http404("Not ready yet.")
+    return FileResponse(  # type: ignore[return-value]
+        field.open("rb"), as_attachment=True, filename=name, content_type=content_type
+    )
+
+
+@role_required(Role.FINANCE)
+def run_file(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """The print batch (PDF) or the positive-pay file (CSV) of a completed run."""
+    run = get_object_or_404(PayoutRun, pk=pk)
+    period = f"{run.period:%Y-%m}"
+    audit_record(actor=request.user, action=AuditAction.VIEW, obj=run, detail=f"download {kind}", request=request)  # fmt: skip
+    if kind == "print-batch":
+        return _file(run.print_batch, f"payout-{period}-print-batch.pdf", "application/pdf")
+    if kind == "positive-pay":
+        return _file(run.positive_pay, f"payout-{period}-positive-pay.csv", "text/csv")
+    raise Http404("No such file.")
+
+
+def statement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """One statement's PDF: Finance, or the provider of that clinic (anyone else: 404, audited)."""
+    if not request.user.is_authenticated:
+        from django.contrib.auth.views import redirect_to_login
+
+        return redirect_to_login(request.get_full_path())
+    statement = Statement.objects.select_related("run").filter(pk=pk).first()
+    if statement is None or not can_view_statement(request.user, statement):
+        record_denied(request, detail=f"statement {pk}")
+        raise Http404("No such statement.")
+    audit_record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        obj=statement,
+        detail="statement PDF",
+        request=request,
+    )
+    number = statement.check_number or f"dd{statement.pk}"
+    return _file(
+        statement.pdf, f"statement-{statement.run.period:%Y-%m}-{number}.pdf", "application/pdf"
+    )
+
+
+@never_cache
+@role_required(Role.PROVIDER)
+def provider_statements(request: HttpRequest) -> HttpResponse:
+    """A provider's own statements and paid-member lists, newest first."""
+    clinic_id = clinic_of_provider(request.user)
+    if clinic_id is None:
+        raise Http404("Your account is not linked to a clinic yet: ask provider services.")
+    page = Paginator(selectors.statements_for_clinic(clinic_id), 24).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request, "payouts/provider_statements.html", {"page_obj": page, "nav": "statements"}
+    )

@@ -1,0 +1,535 @@
+"""The month-end payout statement PDF: page 1 is a check on top of its stub (a remittance advice
+for direct deposits), then the paid-member list, the adjustments and the totals.
+
+Speed is the design constraint. WeasyPrint's cost is the number of boxes it lays out and draws,
+not the number of pages: a table row costs a dozen boxes, a line of preformatted text costs
+one. So the member list is one ``<pre>`` block per page, one text line per member, with the
+columns padded in Python on a fixed-width grid (money right-aligned, long names cut with an
+ellipsis) and the zebra stripes drawn by one repeating background. Pagination is computed here,
+not by WeasyPrint (the block heights are mirrored in static/payouts/statement.css), so page
+numbers are known before rendering and long statements can be rendered in chunks of pages
+merged with pypdf: memory stays bounded by the chunk, not by the statement.
+
+The same document always renders to the same bytes: no clock is read, the PDF dates come from
+the check date and the file identifier from the statement's own fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
+
+from cooperative import money
+
+TEMPLATE = "payouts/pdf/statement.html"
+STYLESHEET = "payouts/statement.css"
+MAX_CHECK_AMOUNT = Decimal("999999999.99")
+CENT = Decimal("0.01")
+# Pages per WeasyPrint pass. A pass holds its layout in memory (about 0.5 MB a page); 40 pages
+# (about 2,000 members) keeps a render under ~200 MB whatever the statement's length.
+PAGES_PER_CHUNK = 40
+
+
+@dataclass(frozen=True)
+class RosterLine:
+    """One paid member-month of the statement's period."""
+
+    member_number: str  # "CC-1234-5678-K"
+    last_name: str
+    first_name: str
+    practitioner: str  # the PCP's display name, "Uma Castillo, MD"
+    age_band: str  # "18–44"
+    fee: Decimal  # the PCP fee, in cents
+
+
+@dataclass(frozen=True)
+class AdjustmentLine:
+    """A member-month of an earlier period: paid late (added) or refunded (deducted)."""
+
+    member_number: str
+    name: str  # "Ortega, Lucia"
+    period_label: str  # the month it belongs to, "September 2026"
+    practitioner: str
+    reason: str  # "Paid late" / "Payment refunded"
+    amount: Decimal  # negative for a refund
+
+
+@dataclass(frozen=True)
+class StatementDocument:
+    """Everything one statement PDF prints. ``lines`` come sorted by last name, first name;
+    ``amount`` must be the roster total plus the adjustments total."""
+
+    cooperative_name: str
+    cooperative_address: tuple[str, ...]
+    bank_name: str
+    bank_routing: str  # 9-digit ABA routing number, for the MICR line
+    bank_account: str  # account number, for the MICR line
+    payee_name: str  # remit-to name
+    remit_to: tuple[str, ...]  # address lines
+    provider_name: str  # the clinic's display name, on every page
+    amount: Decimal
+    check_number: int
+    check_date: date
+    period_label: str  # "October 2026"
+    memo: str  # "Primary care, October 2026"
+    is_direct_deposit: bool  # no paper check: page 1 is a remittance advice
+    deposit_account_last4: str
+    lines: tuple[RosterLine, ...]
+    adjustments: tuple[AdjustmentLine, ...]
+    void_after_days: int = 180
+
+
+def amount_in_words(amount: Decimal) -> str:
+    """The check's legal amount line: Decimal("1234.56") -> "One thousand two hundred
+    thirty-four and 56/100 dollars". Refuses negatives, amounts over 999,999,999.99 and
+    fractions of a cent (ValueError)."""
+    value = money.to_decimal(amount)
+    if value < 0:
+        raise ValueError(f"A check cannot be written for a negative amount ({value}).")
+    if value > MAX_CHECK_AMOUNT:
+        raise ValueError(f"{value} is more than a check can carry (999,999,999.99).")
+    if value != value.quantize(CENT):
+        raise ValueError(f"{value} is not a whole number of cents.")
+    return money.amount_in_words(value)
+
+
+# --- layout ----------------------------------------------------------------------------------
+
+
+class _Layout:
+    """Heights in points, mirrored by static/payouts/statement.css (change both together)."""
+
+    BODY = 676.0  # 11in - 0.8in - 0.75in = 680.4pt, less a little for rounding
+    BLOCK_GAP = 20.0  # .block + .block
+    BLOCK_TITLE = 26.0  # .block-title
+    COLUMN_HEADER = 16.0  # pre.columns
+    ROWS_BORDER = 1.0  # pre.rows bottom border (0.75pt)
+    ROW = 12.0  # pre line-height
+    EMPTY = 28.0  # .empty
+    TOTALS = 150.0  # .totals
+    MIN_ROWS = 3  # a list never starts at a page's foot with fewer rows than this
+
+
+# (header, width, alignment) on a grid of 8pt DejaVu Sans Mono characters: 106 fit the page.
+_ROSTER_COLUMNS = (
+    ("Member no.", 14, "<"),
+    ("Name", 34, "<"),
+    ("Primary care practitioner", 32, "<"),
+    ("Age band", 8, "<"),
+    ("Fee", 10, ">"),
+)
+_ADJUSTMENT_COLUMNS = (
+    ("Member no.", 14, "<"),
+    ("Name", 22, "<"),
+    ("Month", 14, "<"),
+    ("Practitioner", 20, "<"),
+    ("Reason", 16, "<"),
+    ("Amount", 10, ">"),
+)
+_GAP = "  "
+
+
+@dataclass(frozen=True)
+class _Slice:
+    """Rows [start, stop) of one list ("roster" or "adjustments") on one page."""
+
+    section: str
+    start: int
+    stop: int
+
+
+@dataclass
+class _Sheet:
+    number: int
+    kind: str  # "check", "advice" or "list"
+    parts: list[_Slice | str] = field(default_factory=list)  # slices and "totals"
+
+
+def _paginate(roster_count: int, adjustment_count: int) -> list[list[_Slice | str]]:
+    """The list pages (after page 1): which rows of which list, and where the totals go."""
+    layout = _Layout
+    list_head = layout.BLOCK_TITLE + layout.COLUMN_HEADER + layout.ROWS_BORDER
+    pages: list[list[_Slice | str]] = []
+    page: list[_Slice | str] = []
+    used = 0.0
+
+    def room() -> float:
+        return layout.BODY - used - (layout.BLOCK_GAP if page else 0.0)
+
+    def place(part: _Slice | str, height: float) -> None:
+        nonlocal used
+        used += height + (layout.BLOCK_GAP if page else 0.0)
+        page.append(part)
+
+    def next_page() -> None:
+        nonlocal page, used
+        if not page:  # pragma: no cover - the constants above make this unreachable
+            raise RuntimeError("A statement block is taller than a page.")
+        pages.append(page)
+        page, used = [], 0.0
+
+    for section, count in (("roster", roster_count), ("adjustments", adjustment_count)):
+        if count == 0:
+            if room() < layout.BLOCK_TITLE + layout.EMPTY:
+                next_page()
+            place(_Slice(section, 0, 0), layout.BLOCK_TITLE + layout.EMPTY)
+            continue
+        start = 0
+        while start < count:
+            fit = int((room() - list_head) // layout.ROW)
+            if fit < min(layout.MIN_ROWS, count - start):
+                next_page()
+                continue
+            stop = min(count, start + fit)
+            place(_Slice(section, start, stop), list_head + (stop - start) * layout.ROW)
+            start = stop
+            if start < count:
+                next_page()
+    if room() < layout.TOTALS:
+        next_page()
+    place("totals", layout.TOTALS)
+    pages.append(page)
+    return pages
+
+
+def _clean(text: str) -> str:
+    """One line of printable text, composed (so one character is one cell of the grid)."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    if not text.isprintable():
+        text = "".join(char if char.isprintable() else " " for char in text)
+    return text
+
+
+def _cell(text: str, width: int) -> str:
+    """Left-aligned text on `width` cells, cut with an ellipsis when longer."""
+    text = _clean(text)
+    if len(text) > width:
+        return text[: width - 1].rstrip() + "…"
+    return text.ljust(width)
+
+
+def _amount(value: Decimal, width: int) -> str:
+    """Money right-aligned on `width` cells: never cut (the row grows instead)."""
+    return f"{value:,.2f}".rjust(width)
+
+
+def _header(columns: Sequence[tuple[str, int, str]]) -> str:
+    return _GAP.join(
+        label.ljust(width) if align == "<" else label.rjust(width) for label, width, align in columns
+    ).rstrip()
+
+
+def _roster_rows(lines: Iterable[RosterLine]) -> str:
+    (_, member, _), (_, name, _), (_, pcp, _), (_, band, _), (_, fee, _) = _ROSTER_COLUMNS
+    return "\n".join(
+        _GAP.join(
+            (
+                _cell(line.member_number, member),
+                _cell(f"{line.last_name}, {line.first_name}", name),
+                _cell(line.practitioner, pcp),
+                _cell(line.age_band, band),
+                _amount(line.fee, fee),
+            )
+        )
+        for line in lines
+    )
+
+
+def _adjustment_rows(lines: Iterable[AdjustmentLine]) -> str:
+    widths = [width for _, width, _ in _ADJUSTMENT_COLUMNS]
+    return "\n".join(
+        _GAP.join(
+            (
+                _cell(line.member_number, widths[0]),
+                _cell(line.name, widths[1]),
+                _cell(line.period_label, widths[2]),
+                _cell(line.practitioner, widths[3]),
+                _cell(line.reason, widths[4]),
+                _amount(line.amount, widths[5]),
+            )
+        )
+        for line in lines
+    )
+
+
+def _pre(text: str) -> SafeString:
+    return mark_safe(html.escape(text, quote=False))  # noqa: S308 - escaped just above
+
+
+# --- what the template prints ---------------------------------------------------------------
+
+
+def _validate(document: StatementDocument) -> tuple[Decimal, Decimal]:
+    """The totals, after checking that the document can be printed as a check or advice."""
+    amounts = [line.fee for line in document.lines] + [a.amount for a in document.adjustments]
+    if any(value != value.quantize(CENT) for value in amounts):
+        raise ValueError("Fees and adjustments must be whole cents.")
+    roster_total = sum((line.fee for line in document.lines), Decimal("0.00"))
+    adjustments_total = sum((line.amount for line in document.adjustments), Decimal("0.00"))
+    if document.amount != roster_total + adjustments_total:
+        raise ValueError(
+            f"The statement amount {document.amount} is not its roster total {roster_total} "
+            f"plus its adjustments total {adjustments_total}."
+        )
+    amount_in_words(document.amount)  # negative or too large: ValueError
+    if not document.is_direct_deposit:
+        if document.check_number <= 0:
+            raise ValueError("A paper check needs a check number.")
+        if not (len(document.bank_routing) == 9 and document.bank_routing.isdigit()):
+            raise ValueError(f"'{document.bank_routing}' is not a 9-digit routing number.")
+        if not document.bank_account.isdigit():
+            raise ValueError("The account number on the MICR line must be digits only.")
+    return roster_total, adjustments_total
+
+
+def _context(
+    document: StatementDocument,
+    roster_total: Decimal,
+    adjustments_total: Decimal,
+    page_count: int,
+    list_pages: dict[str, tuple[int, int]],
+) -> dict[str, Any]:
+    """Every per-document string the template prints, formatted once."""
+    check_date = f"{document.check_date:%B} {document.check_date.day}, {document.check_date.year}"
+    check_number = str(document.check_number) if document.check_number > 0 else ""
+    if document.is_direct_deposit:
+        reference = f"{document.cooperative_name} · Direct deposit · {check_date}"
+        payment_note = (
+            f"Paid by direct deposit to account ending {document.deposit_account_last4} "
+            f"on {check_date}."
+        )
+    else:
+        reference = f"{document.cooperative_name} · Check no. {check_number} · {check_date}"
+        payment_note = f"Paid by check no. {check_number} dated {check_date}."
+    roster_first, roster_last = list_pages["roster"]
+    adjustments_first, adjustments_last = list_pages["adjustments"]
+    member_count = len(document.lines)
+    identity = "|".join(
+        (document.payee_name, document.provider_name, str(document.check_number),
+         document.period_label, str(document.check_date), str(document.amount))
+    )  # fmt: skip
+    return {
+        "title": f"Payout statement {document.period_label} — {document.provider_name}",
+        "description": f"{document.cooperative_name}: payout statement for "
+        f"{document.period_label}, {member_count:,} paid members, {money.format_usd(document.amount)}",
+        "created": document.check_date.isoformat(),
+        "identifier": hashlib.sha256(identity.encode()).hexdigest()[:32],
+        "page_count": page_count,
+        "heading": f"Payout statement · {document.period_label}",
+        "reference": reference,
+        "payment_note": payment_note,
+        "cooperative_name": document.cooperative_name,
+        "cooperative_address": document.cooperative_address,
+        "cooperative_address_inline": ", ".join(document.cooperative_address),
+        "bank_name": document.bank_name,
+        "bank_routing": document.bank_routing,
+        "bank_account": document.bank_account,
+        "payee_name": document.payee_name,
+        "remit_to": document.remit_to,
+        "provider_name": document.provider_name,
+        "period_label": document.period_label,
+        "memo": document.memo,
+        "check_number": check_number,
+        "micr_check_number": check_number.zfill(6),
+        "check_date": check_date,
+        "void_after_days": document.void_after_days,
+        "deposit_account_last4": document.deposit_account_last4,
+        "amount": money.format_usd(document.amount),
+        "amount_protected": f"{document.amount:,.2f}".rjust(12, "*"),
+        "amount_in_words": amount_in_words(document.amount),
+        "member_count": f"{member_count:,}",
+        "member_count_plural": "" if member_count == 1 else "s",
+        "adjustment_count": f"{len(document.adjustments):,}",
+        "roster_total": money.format_usd(roster_total),
+        "adjustments_total": money.format_usd(adjustments_total),
+        "list_note": (
+            f"The paid members are listed by last name on {_pages(roster_first, roster_last)}, "
+            f"the adjustments on {_pages(adjustments_first, adjustments_last)} and the totals "
+            f"on page {page_count}."
+        ),
+    }
+
+
+def _pages(first: int, last: int) -> str:
+    return f"page {first}" if first == last else f"pages {first}–{last}"
+
+
+def _blocks(
+    document: StatementDocument, parts: list[_Slice | str], context: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The template's blocks for one list page, with the rows formatted (only now: a chunk
+    at a time)."""
+    blocks: list[dict[str, Any]] = []
+    for part in parts:
+        if not isinstance(part, _Slice):
+            blocks.append({"kind": "totals"})
+            continue
+        if part.section == "roster":
+            total, noun = len(document.lines), "Members"
+            title = "Paid members" if part.start == 0 else "Paid members (continued)"
+            columns, body = _ROSTER_COLUMNS, _roster_rows(document.lines[part.start : part.stop])
+            empty = f"No member's dues for {document.period_label} were paid out."
+        else:
+            total, noun = len(document.adjustments), "Lines"
+            title = "Adjustments" if part.start == 0 else "Adjustments (continued)"
+            columns = _ADJUSTMENT_COLUMNS
+            body = _adjustment_rows(document.adjustments[part.start : part.stop])
+            empty = "No adjustments this month: no late payments or refunds of earlier months."
+        blocks.append(
+            {
+                "kind": part.section,
+                "title": title,
+                "bookmark": title if part.start == 0 else "",
+                "caption": (
+                    f"{noun} {part.start + 1:,}–{part.stop:,} of {total:,}" if total else ""
+                ),
+                "columns": _header(columns),
+                "body": _pre(body),
+                "empty": empty,
+            }
+        )
+    return blocks
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Assets:
+    """What every render shares, built once per process: parsing the stylesheet and loading
+    fonts are a large part of a small statement's time."""
+
+    stylesheet: Any
+    font_config: Any
+    url_fetcher: Any
+    base_url: str
+    image_cache: dict[str, Any]
+
+
+@cache
+def _assets() -> _Assets:
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.urls import URLFetcher
+
+    found = finders.find(STYLESHEET)
+    path = Path(found) if isinstance(found, str) else Path(settings.STATIC_ROOT) / STYLESHEET
+    static_root = path.parent.parent  # static/payouts/statement.css -> static/
+    font_config = FontConfiguration()
+    # Local files only: WeasyPrint never fetches from the network here, and a missing asset
+    # is an error rather than a silently blank check.
+    url_fetcher = URLFetcher(allowed_protocols={"file", "data"}, fail_on_errors=True)
+    stylesheet = CSS(filename=str(path), font_config=font_config, url_fetcher=url_fetcher)
+    return _Assets(stylesheet, font_config, url_fetcher, static_root.as_uri() + "/", {})
+
+
+def _render_chunk(html_text: str, identifier: str, expected_pages: int) -> bytes:
+    from weasyprint import HTML
+
+    assets = _assets()
+    rendered = HTML(
+        string=html_text, base_url=assets.base_url, url_fetcher=assets.url_fetcher
+    ).render(
+        font_config=assets.font_config, stylesheets=[assets.stylesheet], cache=assets.image_cache
+    )
+    if len(rendered.pages) != expected_pages:
+        # The Python pagination and the stylesheet disagree: page numbers would be wrong.
+        raise RuntimeError(
+            f"Statement layout drift: {len(rendered.pages)} pages rendered, "
+            f"{expected_pages} planned (see _Layout and statement.css)."
+        )
+    return bytes(rendered.write_pdf(pdf_identifier=identifier.encode()))
+
+
+def _merge(chunks: Iterable[bytes], context: dict[str, Any]) -> bytes:
+    """Concatenate chunk PDFs; same metadata and identifier as a one-chunk statement."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, ByteStringObject
+
+    writer = PdfWriter()
+    for data in chunks:
+        writer.append(PdfReader(io.BytesIO(data)))
+    created = "D:" + context["created"].replace("-", "")
+    writer.add_metadata(
+        {
+            "/Title": context["title"],
+            "/Author": context["cooperative_name"],
+            "/Subject": context["description"],
+            "/Creator": "CoopCare",
+            "/Producer": "WeasyPrint and pypdf",
+            "/CreationDate": created,
+            "/ModDate": created,
+        }
+    )
+    identifier = ByteStringObject(context["identifier"].encode())
+    writer._ID = ArrayObject([identifier, identifier])  # pypdf has no public setter; fixed ID
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()
+
+
+def render_statement_pdf(
+    document: StatementDocument,
+    *,
+    pages_per_chunk: int = PAGES_PER_CHUNK,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> bytes:
+    """The statement as PDF bytes, the same bytes for the same document. Raises ValueError
+    when the document cannot be a check (amount not the sum of its lines, negative, no check
+    number, routing number not 9 digits). ``on_progress(pages_done, page_count)`` is called
+    after each chunk."""
+    roster_total, adjustments_total = _validate(document)
+    list_pages = _paginate(len(document.lines), len(document.adjustments))
+    sheets = [_Sheet(1, "advice" if document.is_direct_deposit else "check")]
+    sheets += [_Sheet(number, "list", parts) for number, parts in enumerate(list_pages, start=2)]
+    page_count = len(sheets)
+    sections: dict[str, tuple[int, int]] = {}
+    for sheet in sheets[1:]:
+        for part in sheet.parts:
+            if isinstance(part, _Slice):
+                first, _ = sections.get(part.section, (sheet.number, sheet.number))
+                sections[part.section] = (first, sheet.number)
+    context = _context(document, roster_total, adjustments_total, page_count, sections)
+
+    def chunk_pdfs() -> Iterable[bytes]:
+        step = max(1, pages_per_chunk)
+        for index in range(0, page_count, step):
+            chunk = sheets[index : index + step]
+            html_text = render_to_string(
+                TEMPLATE,
+                {
+                    "doc": context,
+                    "sheets": [
+                        {
+                            "number": sheet.number,
+                            "kind": sheet.kind,
+                            "blocks": _blocks(document, sheet.parts, context),
+                        }
+                        for sheet in chunk
+                    ],
+                },
+            )
+            data = _render_chunk(html_text, context["identifier"], len(chunk))
+            del html_text
+            if on_progress is not None:
+                on_progress(chunk[-1].number, page_count)
+            yield data
+
+    if page_count <= pages_per_chunk:
+        return next(iter(chunk_pdfs()))
+    return _merge(chunk_pdfs(), context)
