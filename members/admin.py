@@ -82,7 +82,12 @@ class ConsentInline(admin.TabularInline):
 @admin.register(Member)
 class MemberAdmin(ReadOnlyAdmin):
     list_display = ["member_number", "last_name", "first_name", "email", "state", "created_at"]
-    list_filter = ["state", "memberships__status", "memberships__plan__code", "memberships__employer_group"]
+    list_filter = [
+        "state",
+        "memberships__status",
+        "memberships__plan__code",
+        "memberships__employer_group",
+    ]
     search_fields = ["member_number", "first_name", "last_name", "email"]
     inlines = [MembershipInline, PcpAssignmentInline, ConsentInline]
 

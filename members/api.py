@@ -281,7 +281,7 @@ class MyMembershipView(APIView):
     def get(self, request: Request) -> Response:
         viewer = selectors.member_for_user(request.user)
         assert viewer is not None
-        summaries = [selectors.member_summary(m.pk) for m in selectors.household_of(viewer)]
+        summaries = selectors.household_summaries(viewer)
         return Response(MyMembershipSerializer(summaries, many=True).data)
 
 

@@ -102,11 +102,55 @@ def member_summary(member_id: int, today: date | None = None) -> MemberSummary |
     return MemberSummary(member, membership_current(member), current, pending, first_invoice)
 
 
+def household_summaries(viewer: Member, today: date | None = None) -> list[MemberSummary]:
+    """`member_summary` for everyone in the viewer's household, in a fixed number of queries
+    (the subscriber first)."""
+    today = today or timezone.localdate()
+    members = list(household_of(viewer).select_related("subscriber"))
+    ids = [m.pk for m in members]
+    memberships: dict[int, Membership] = {}
+    for membership in (
+        Membership.objects.filter(member_id__in=ids)
+        .select_related("plan", "employer_group", "member")
+        .order_by("member_id", "-start_date", "-pk")
+    ):
+        memberships.setdefault(membership.member_id, membership)
+    assignments: dict[int, list[PcpAssignment]] = {}
+    for assignment in (
+        PcpAssignment.objects.filter(member_id__in=ids)
+        .exclude(effective_to=F("effective_from"))
+        .select_related("practitioner", "practitioner_role__location__clinic")
+        .order_by("-effective_from", "-pk")
+    ):
+        assignments.setdefault(assignment.member_id, []).append(assignment)
+    first_invoices: dict[int, Invoice] = {}
+    for invoice in (
+        Invoice.objects.filter(member_id__in=ids)
+        .order_by("member_id", "period", "pk")
+        .distinct("member_id")
+    ):
+        first_invoices[invoice.member_id] = invoice
+    summaries = []
+    for member in members:
+        rows = assignments.get(member.pk, [])
+        current = next(
+            (a for a in rows if a.effective_from <= today and (a.effective_to is None or a.effective_to > today)),
+            None,
+        )  # fmt: skip
+        pending = next((a for a in rows if a.effective_from > today), None)
+        summaries.append(
+            MemberSummary(
+                member, memberships.get(member.pk), current, pending, first_invoices.get(member.pk)
+            )
+        )
+    return summaries
+
+
 def household_invoices(bill_to: Member) -> QuerySet[Invoice]:
     """Every invoice billed to the household, latest month first, with who it covers."""
     return (
         Invoice.objects.filter(bill_to=bill_to)
-        .select_related("member", "practitioner", "employer_invoice")
+        .select_related("member", "bill_to", "practitioner", "employer_invoice")
         .order_by("-period", "member__subscriber_id", "member_id")
     )
 

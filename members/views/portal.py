@@ -60,7 +60,7 @@ def _subscriber_only(viewer: Member) -> None:
 
 @member_required
 def portal_home(request: HttpRequest, viewer: Member) -> HttpResponse:
-    household = [selectors.member_summary(m.pk) for m in selectors.household_of(viewer)]
+    household = selectors.household_summaries(viewer)
     head = viewer.subscriber or viewer
     balance = selectors.household_balance(head)
     latest = selectors.household_invoices(head).first()

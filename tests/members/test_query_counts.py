@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from cooperative.periods import Period
 from cooperative.roles import Role
 from members import services
-from members.models import EmployerGroup, Invoice, Member, Membership, Payment, RosterEntry
+from members.models import EmployerGroup, Invoice, RosterEntry
 from tests.members.factories import enroll, make_pcp, make_plan
 
 FEB, MAR, APR = Period(2026, 2), Period(2026, 3), Period(2026, 4)
@@ -67,10 +67,6 @@ def measure(client, url):
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     assert response.status_code == 200, (url, response.content[:500])
-    import os
-    if os.environ.get("SHOWQ"):
-        print("\n###", url, len(captured))
-        for q in captured.captured_queries: print("   ", q["sql"][:160])
     return len(captured), response
 
 
@@ -109,7 +105,9 @@ STAFF_ENDPOINTS = [
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("url", "pinned", "few", "many"), STAFF_ENDPOINTS)
-def test_staff_list_endpoint_queries_do_not_grow_with_rows(client, make_user, url, pinned, few, many):
+def test_staff_list_endpoint_queries_do_not_grow_with_rows(
+    client, make_user, url, pinned, few, many
+):
     pcp = staff_data_small()
     client.force_login(make_user(Role.FINANCE))
     small, response = measure(client, url)
@@ -157,16 +155,11 @@ def test_my_invoices_endpoint_queries_pinned(client, households):
     assert len(response.json()) == 6
     assert {row["bill_to_number"] for row in response.json()} == {small.member.member_number}
     # session, user, the user's groups, member of the user (IsMember), member of the user (the
-    # view), invoices, and — the bug below — one query per invoice for its bill_to (6 invoices)
-    assert queries == 12
+    # view), invoices (with member, bill_to, practitioner, employer invoice joined)
+    assert queries == 6
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: members/selectors.py household_invoices() does not select_related('bill_to'); "
-    "InvoiceSerializer.bill_to_number reads invoice.bill_to: one query per invoice",
-)
 def test_my_invoices_endpoint_queries_do_not_grow_with_the_household(client, households):
     small, large = households
     few, response = measure_member(client, small, "/api/v1/me/invoices/")
@@ -180,21 +173,13 @@ def test_my_invoices_endpoint_queries_do_not_grow_with_the_household(client, hou
 def test_my_membership_endpoint_queries_pinned(client, households):
     small, _ = households
     queries, response = measure_member(client, small, "/api/v1/me/membership/")
-    assert sorted(row["member"]["first_name"] for row in response.json()) == ["Ana", "Mateo"]
+    assert [row["member"]["first_name"] for row in response.json()] == ["Ana", "Mateo"]
     # 5 fixed (session, user, the user's groups, IsMember's member, the view's member) + the
-    # household + per member 5: member_summary (member, PCP assignments, first invoice,
-    # membership) and the serializer's membership.member; + the child's subscriber — see the
-    # bug below (6 more queries per dependent)
-    assert queries == 17
+    # household summaries: members, memberships, PCP assignments, first invoices
+    assert queries == 9
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: members/api.py MyMembershipView.get calls selectors.member_summary() once per "
-    "household member (4 queries each) and MyMembershipSerializer reads membership.member and "
-    "member.subscriber unselected: 6 queries per dependent",
-)
 def test_my_membership_endpoint_queries_do_not_grow_with_the_household(client, households):
     small, large = households
     few, response = measure_member(client, small, "/api/v1/me/membership/")
@@ -209,17 +194,12 @@ def test_portal_home_queries_pinned(client, households):
     small, _ = households
     queries, response = measure_member(client, small, "/me/")
     assert response.content.decode().count('class="card member-summary"') == 2
-    # session, user, the user's groups, the member, household, 2 × member_summary (4 each),
-    # balance (2), latest invoice — see the bug below (4 more queries per dependent)
-    assert queries == 16
+    # session, user, the user's groups, the member, the household summaries (4: members,
+    # memberships, PCP assignments, first invoices), balance (2), latest invoice
+    assert queries == 11
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: members/views/portal.py portal_home calls selectors.member_summary() once per "
-    "household member: 4 queries per dependent",
-)
 def test_portal_home_queries_do_not_grow_with_the_household(client, households):
     small, large = households
     few, response = measure_member(client, small, "/me/")
@@ -231,7 +211,9 @@ def test_portal_home_queries_do_not_grow_with_the_household(client, households):
 
 def dues_rows(response):
     page = response.content.decode()
-    return len(re.findall(r'href="/me/dues/\d+/"', page)), page.count("<td>B-") + page.count("<td>A-")
+    return len(re.findall(r'href="/me/dues/\d+/"', page)), page.count("<td>B-") + page.count(
+        "<td>A-"
+    )
 
 
 @pytest.mark.django_db
@@ -282,7 +264,7 @@ def admin_data_grow(pcp):
 
 # (model, queries with few rows, rows shown with few, rows shown with many)
 ADMIN_CHANGELISTS = [
-    ("member", 13, 4, 22),
+    ("member", 14, 4, 22),
     ("membership", 13, 4, 22),
     ("invoice", 16, 4, 44),
     ("payment", 14, 2, 8),
@@ -298,7 +280,9 @@ def shown_rows(response):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("model", "pinned", "few", "many"), ADMIN_CHANGELISTS)
-def test_admin_changelist_queries_do_not_grow_with_rows(client, make_user, model, pinned, few, many):
+def test_admin_changelist_queries_do_not_grow_with_rows(
+    client, make_user, model, pinned, few, many
+):
     pcp = admin_data_small()
     client.force_login(make_user(Role.FINANCE))
     url = f"/admin/members/{model}/"
