@@ -241,6 +241,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = False
+# The queue payout tasks go to ("celery", the default queue every worker listens on). A
+# deployment can give payouts their own workers; the tests use it to reach their own worker.
+PAYOUTS_QUEUE = env.str("PAYOUTS_QUEUE", default="celery")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

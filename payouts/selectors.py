@@ -22,7 +22,7 @@ def payout_runs() -> QuerySet[PayoutRun]:
 def run_statements(run: PayoutRun, *, search: str = "") -> QuerySet[Statement]:
     """A run's statements in check-number order (direct deposits last), optionally searched by
     payee or clinic name."""
-    statements = Statement.objects.filter(run=run).select_related("clinic")
+    statements = Statement.objects.filter(run=run).select_related("clinic", "reissue_of")
     if search:
         from django.db.models import Q
 

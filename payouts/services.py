@@ -404,7 +404,10 @@ def statement_render(*, statement_id: int) -> bool:
             pdf=statement.pdf.name, sha256=hashlib.sha256(content).hexdigest(),
             rendered_at=timezone.now(), render_error="",
         )  # fmt: skip
-        PayoutRun.objects.filter(pk=statement.run_id).update(rendered_count=F("rendered_count") + 1)
+        if statement.reissue_of_id is None:  # a reissue is not part of the run's progress
+            PayoutRun.objects.filter(pk=statement.run_id).update(
+                rendered_count=F("rendered_count") + 1
+            )
         run_id = statement.run_id
     if not Statement.objects.filter(run_id=run_id, rendered_at__isnull=True).exists():
         _enqueue("payouts.run_finalize", run_id)
@@ -536,9 +539,85 @@ def _enqueue(task_name: str, object_id: int) -> None:
     """Queue a payouts task ('payouts.statement_render' → tasks.statement_render)."""
     from . import tasks
 
-    getattr(tasks, task_name.removeprefix("payouts.")).delay(object_id)
+    task = getattr(tasks, task_name.removeprefix("payouts."))
+    task.apply_async(args=[object_id], queue=settings.PAYOUTS_QUEUE)
 
 
 def _enqueue_all(task_name: str, object_ids: list[int]) -> None:
     for object_id in object_ids:
         _enqueue(task_name, object_id)
+
+
+@transaction.atomic
+def statement_void(
+    *,
+    statement: Statement,
+    actor: Any,
+    reason: str,
+    reissue: bool = True,
+    today: date | None = None,
+) -> Statement | None:
+    """Void a paper check (lost, stale, wrong address): the number stays used, with the reason,
+    who and when. With `reissue` a new statement pays the same lines with the next check
+    number, linked to the voided one; it is rendered by a worker. Returns the reissue."""
+    reason = reason.strip()
+    if not reason:
+        raise ApplicationError("Say why the check is voided.", errors={"reason": ["Required."]})
+    locked = Statement.objects.select_for_update().select_related("run").get(pk=statement.pk)
+    if locked.check_number is None:
+        raise ApplicationError("A direct deposit is not a check: it cannot be voided here.")
+    if locked.status == StatementStatus.VOIDED:
+        raise ConflictError(f"Check {locked.check_number} is already void.")
+    if locked.run.status != PayoutRunStatus.COMPLETED:
+        raise ConflictError(
+            "Checks of a run still underway cannot be voided: wait for it to complete."
+        )
+    now = timezone.now()
+    Statement.objects.filter(pk=locked.pk).update(
+        status=StatementStatus.VOIDED, voided_at=now, voided_by=actor, void_reason=reason[:300]
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=locked,
+        detail=f"check {locked.check_number} voided: {reason}",
+    )
+    if not reissue:
+        return None
+    account = BankAccount.objects.select_for_update().get(pk=locked.bank_account_id)
+    new = Statement.objects.create(
+        run=locked.run, clinic=locked.clinic, bank_account=account, check_number=account.next_check_number,
+        check_date=today or timezone.localdate(), payee_name=locked.payee_name, remit_to=locked.remit_to,
+        payment_method=locked.payment_method, amount=locked.amount, member_count=locked.member_count,
+        roster_total=locked.roster_total, adjustments_total=locked.adjustments_total, memo=locked.memo,
+        reissue_of=locked,
+    )  # fmt: skip
+    BankAccount.objects.filter(pk=account.pk).update(next_check_number=F("next_check_number") + 1)
+    StatementLine.objects.bulk_create(
+        [
+            StatementLine(
+                statement=new,
+                kind=line.kind,
+                invoice_id=line.invoice_id,
+                member_id=line.member_id,
+                period=line.period,
+                practitioner_id=line.practitioner_id,
+                member_number=line.member_number,
+                last_name=line.last_name,
+                first_name=line.first_name,
+                practitioner_name=line.practitioner_name,
+                age_band=line.age_band,
+                amount=line.amount,
+            )  # fmt: skip
+            for line in StatementLine.objects.filter(statement=locked).order_by("pk")
+        ],
+        batch_size=5000,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=new,
+        detail=f"reissue of check {locked.check_number}",
+    )
+    transaction.on_commit(lambda: _enqueue("payouts.statement_render", new.pk))
+    return new

@@ -15,4 +15,5 @@ urlpatterns = [
         "<int:pk>/files/<str:kind>/", views.run_file, name="run-file"
     ),  # print-batch, positive-pay
     path("statements/<int:pk>.pdf", views.statement_pdf, name="statement-pdf"),
+    path("statements/<int:pk>/void/", views.statement_void, name="statement-void"),
 ]

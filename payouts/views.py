@@ -128,8 +128,15 @@ def run_file(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     audit_record(actor=request.user, action=AuditAction.VIEW, obj=run, detail=f"download {kind}", request=request)  # fmt: skip
     if kind == "print-batch":
         return _file(run.print_batch, f"payout-{period}-print-batch.pdf", "application/pdf")
-    if kind == "positive-pay":
-        return _file(run.positive_pay, f"payout-{period}-positive-pay.csv", "text/csv")
+    if kind == "positive-pay":  # as of now: voids and reissues included
+        statements = list(
+            Statement.objects.filter(run=run)
+            .select_related("bank_account")
+            .order_by("check_number")
+        )
+        response = HttpResponse(services.positive_pay_csv(statements), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="payout-{period}-positive-pay.csv"'
+        return response
     raise Http404("No such file.")
 
 
@@ -169,3 +176,24 @@ def provider_statements(request: HttpRequest) -> HttpResponse:
     return render(
         request, "payouts/provider_statements.html", {"page_obj": page, "nav": "statements"}
     )
+
+
+@require_POST
+@role_required(Role.FINANCE)
+def statement_void(request: HttpRequest, pk: int) -> HttpResponse:
+    """Void a check, with the reason; by default a new check is issued for the same lines."""
+    statement = get_object_or_404(Statement, pk=pk)
+    try:
+        new = services.statement_void(
+            statement=statement, actor=request.user, reason=request.POST.get("reason", ""),
+            reissue=request.POST.get("reissue") == "on",
+        )  # fmt: skip
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"Check {statement.check_number} is void"
+            + (f"; check {new.check_number} replaces it (its PDF is being made)." if new else "."),
+        )
+    return redirect("payouts:run", pk=statement.run_id)

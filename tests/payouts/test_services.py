@@ -222,3 +222,52 @@ def test_direct_deposit_clinics_take_no_check_number(network):
         "account,check_number,amount,issue_date,payee,action\r\n"
         "000123456789,100001,75.00,2026-02-27,Beta Health,I\r\n"
     )
+
+
+def test_a_void_keeps_the_number_and_a_reissue_pays_the_same_lines_with_the_next_number(
+    network, make_user
+):
+    from cooperative.roles import Role
+
+    alpha, beta = network
+    member_paying(alpha, "Ben", "Young")
+    member_paying(beta, "Ana", "Zamora")
+    run = snapshot(FEB, FEB_PAYOUT_DAY)
+    finance = make_user(Role.FINANCE)
+    first = Statement.objects.get(run=run, check_number=100001)
+    with pytest.raises(ConflictError, match="Checks of a run still underway cannot be voided"):
+        services.statement_void(statement=first, actor=finance, reason="lost")
+    PayoutRun.objects.filter(pk=run.pk).update(status="completed")
+    with pytest.raises(ApplicationError, match="Say why the check is voided."):
+        services.statement_void(statement=first, actor=finance, reason="  ")
+    new = services.statement_void(
+        statement=first, actor=finance, reason="Lost in the mail", today=datetime.date(2026, 3, 9)
+    )
+    first.refresh_from_db()
+    assert (first.status, first.void_reason, first.voided_by) == (
+        "voided",
+        "Lost in the mail",
+        finance,
+    )
+    assert (new.check_number, new.reissue_of, new.amount, new.check_date) == (
+        100003, first, first.amount, datetime.date(2026, 3, 9),
+    )  # fmt: skip
+    assert list(new.lines.values_list("member_number", "amount")) == list(
+        first.lines.values_list("member_number", "amount")
+    )
+    assert PaidOutMonth.objects.count() == 2  # the member-months are still paid once
+    with pytest.raises(ConflictError, match="Check 100001 is already void."):
+        services.statement_void(statement=first, actor=finance, reason="again")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Statement.objects.filter(pk=first.pk).update(status="issued", voided_at=None)
+    rows = services.positive_pay_csv(
+        list(Statement.objects.filter(run=run).order_by("check_number"))
+    )
+    assert rows.splitlines()[1:] == [
+        "000123456789,100001,75.00,2026-02-27,Alpha Family Care,V",
+        "000123456789,100002,75.00,2026-02-27,Beta Health,I",
+        "000123456789,100003,75.00,2026-03-09,Alpha Family Care,I",
+    ]
+    balance = services.reconciliation(run)
+    assert balance.balances
+    assert balance.statements_total == Decimal("150.00")
