@@ -49,6 +49,8 @@ COOPERATIVE_ADDRESS = [
 # Payouts of a month may start on its last business day, moved by this many business days
 # (negative: earlier; positive: into the next month).
 PAYOUT_DAY_OFFSET = env.int("PAYOUT_DAY_OFFSET", default=0)
+# The company identification the bank gave the cooperative for ACH files (10 characters).
+ACH_COMPANY_ID = env.str("ACH_COMPANY_ID", default="1990000001")
 # The address people reach the site at, for links in emails (roster invitations).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

@@ -508,15 +508,51 @@ def payout_run_finalize(*, run_id: int) -> PayoutRun:
             ContentFile(positive_pay_csv(statements).encode()),
             save=False,
         )
+        deposits = [s for s in statements if s.payment_method == PaymentMethod.DIRECT_DEPOSIT]
+        if deposits:
+            run.ach_file.save(
+                f"{period}-ach.txt", ContentFile(ach_file_for(run, deposits).encode()), save=False
+            )
         PayoutRun.objects.filter(pk=run.pk).update(
             print_batch=run.print_batch.name, positive_pay=run.positive_pay.name,
-            completed_at=timezone.now(),
+            ach_file=run.ach_file.name if deposits else "", completed_at=timezone.now(),
         )  # fmt: skip
         _transition(run, PayoutRunStatus.COMPLETED, reason="reconciled")
         audit_record(
             actor=None, action=AuditAction.UPDATE, obj=run, detail=f"completed: {run.total}"
         )
     return run
+
+
+def ach_file_for(run: PayoutRun, statements: list[Statement]) -> str:
+    """The NACHA file crediting each direct-deposit provider (account numbers decrypted here
+    only); refused if the file would not pass validation."""
+    from cooperative.crypto import decrypt_text
+
+    from .nacha import AchCredit, ach_file, ach_validate
+
+    credits = []
+    for statement in statements:
+        clinic = statement.clinic
+        credits.append(
+            AchCredit(
+                routing_number=clinic.bank_routing_number,
+                account_number=decrypt_text(clinic.bank_account_encrypted),
+                amount=statement.amount,
+                payee_id=clinic.ein.replace("-", ""),
+                payee_name=statement.payee_name,
+            )  # fmt: skip
+        )
+    text = ach_file(
+        credits=credits, origin_routing=run.bank_account.routing_number,
+        bank_name=run.bank_account.bank_name, company_name=settings.COOPERATIVE_NAME,
+        company_id=settings.ACH_COMPANY_ID, effective_date=statements[0].check_date,
+        created_at=timezone.localtime(), reference=f"{run.period:%Y%m}",
+    )  # fmt: skip
+    problems = ach_validate(text)
+    if problems:
+        raise ApplicationError("The ACH file does not validate: " + "; ".join(problems))
+    return text
 
 
 def positive_pay_csv(statements: list[Statement]) -> str:
