@@ -59,7 +59,11 @@ def run_list(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             form.add_error("period", error.message)
         else:
-            messages.success(request, f"The payout of {Period.of(run.period).label} is running.")
+            label = Period.of(run.period).label
+            if run.status == PayoutRunStatus.COMPLETED:
+                messages.info(request, f"{label} was paid out already: nothing changed.")
+            else:
+                messages.success(request, f"The payout of {label} is running.")
             return redirect("payouts:run", pk=run.pk)
     runs = list(selectors.payout_runs()[:60])
     return render(
