@@ -1,0 +1,141 @@
+"""Payout run benchmark: the whole month-end run through a real Celery worker with two
+processes (one per core), against the floor — the same statement PDFs rendered from prepared
+documents in one process per core with nothing else around.
+
+Seeds providers and members (BENCH_PAYOUT_MEMBERS, default 100,000 — about 94,000 paid
+member-months for last month over BENCH_PAYOUT_PROVIDERS clinics' PCPs), then times
+snapshot → rendering → finalize, samples each worker process's memory, and writes JSON to
+tests/bench/results/payout_run.json. It never fails on time. Run with `make bench`.
+"""
+
+import json
+import multiprocessing
+import os
+import platform
+import random
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from django.db import connection
+
+from cooperative.demo import SeedOptions
+from cooperative.periods import Period
+from members.demo import seed_members
+from payouts import services
+from payouts.documents import render_statement_pdf
+from payouts.models import PayoutRun, Statement, StatementLine
+from payouts.selectors import statement_document
+from providers.demo import seed_providers
+from tests.payouts.factories import make_bank_account
+from tests.payouts.worker import queue_forget, worker_environment
+
+pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MEMBERS = int(os.environ.get("BENCH_PAYOUT_MEMBERS", "100000"))
+PROVIDERS = int(os.environ.get("BENCH_PAYOUT_PROVIDERS", "1000"))
+
+
+def _render(document):
+    return len(render_statement_pdf(document))
+
+
+class MemorySampler(threading.Thread):
+    """Peak RSS of each process under a worker's main process, every 50 ms."""
+
+    def __init__(self, root_pid):
+        super().__init__(daemon=True)
+        self.root = psutil.Process(root_pid)
+        self.peaks: dict[int, int] = {}
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            for process in [self.root, *self.root.children(recursive=True)]:
+                try:
+                    rss = process.memory_info().rss
+                except psutil.Error:
+                    continue
+                self.peaks[process.pid] = max(self.peaks.get(process.pid, 0), rss)
+            time.sleep(0.05)
+
+
+def test_payout_run_benchmark(reference_data, settings):
+    import subprocess
+    import sys
+
+    options = SeedOptions(members=MEMBERS, providers=PROVIDERS, seed=11)
+    started = time.perf_counter()
+    seed_providers(options, random.Random("11:providers"))
+    seed_members(options, random.Random("11:members"))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    seed_seconds = time.perf_counter() - started
+    make_bank_account()
+    period = Period.current().previous()
+
+    env = worker_environment(settings)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "cooperative", "worker", "--concurrency", "2",
+         "--loglevel", "warning", "--without-gossip", "--without-mingle", "-Q", env["PAYOUTS_QUEUE"],
+         "-n", f"bench-{os.getpid()}@%h"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(8)  # the two processes fork and connect
+    sampler = MemorySampler(worker.pid)
+    sampler.start()
+    try:
+        started = time.perf_counter()
+        run = services.payout_run_start(period=period, actor=None)
+        while True:
+            run.refresh_from_db()
+            if run.status in ("completed", "failed"):
+                break
+            time.sleep(0.2)
+        run_seconds = time.perf_counter() - started
+    finally:
+        sampler.stop.set()
+        sampler.join()
+        worker.terminate()
+        worker.wait(timeout=60)
+        queue_forget(env)
+    assert run.status == "completed", run.last_error
+    rows = StatementLine.objects.filter(statement__run=run).count()
+    snapshot_seconds = (run.snapshot_at - run.started_at).total_seconds()
+
+    documents = [
+        statement_document(s)
+        for s in Statement.objects.filter(run=run).select_related("run", "clinic", "bank_account")
+    ]
+    documents.sort(key=lambda d: -len(d.lines))  # longest first: the pool stays busy to the end
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        pool.map(_render, documents, chunksize=1)
+    floor_seconds = time.perf_counter() - started
+    render_seconds = run_seconds - snapshot_seconds
+    worker_peaks = sorted(sampler.peaks.values(), reverse=True)
+    results = {
+        "benchmark": "payout_run",
+        "period": str(period),
+        "members_seeded": MEMBERS,
+        "seed_seconds": round(seed_seconds, 1),
+        "statements": run.statement_count,
+        "roster_rows": rows,
+        "largest_statement_rows": max(len(d.lines) for d in documents),
+        "run_wall_seconds": round(run_seconds, 1),
+        "snapshot_seconds": round(snapshot_seconds, 1),
+        "rows_per_second_per_core": round(rows / render_seconds / 2),
+        "floor_seconds_2_processes": round(floor_seconds, 1),
+        "run_over_floor": round(run_seconds / floor_seconds, 2),
+        "peak_rss_mb_per_worker_process": [round(p / 2**20) for p in worker_peaks],
+        "total": str(run.total),
+        "reconciles": services.reconciliation(run).balances,
+        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count()},
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "payout_run.json").write_text(json.dumps(results, indent=2))
+    print("\n" + json.dumps(results, indent=2))
+    assert PayoutRun.objects.get().status == "completed"
