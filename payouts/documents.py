@@ -7,8 +7,9 @@ one. So the member list is one ``<pre>`` block per page, one text line per membe
 columns padded in Python on a fixed-width grid (money right-aligned, long names cut with an
 ellipsis) and the zebra stripes drawn by one repeating background. Pagination is computed here,
 not by WeasyPrint (the block heights are mirrored in static/payouts/statement.css), so page
-numbers are known before rendering and long statements can be rendered in chunks of pages
-merged with pypdf: memory stays bounded by the chunk, not by the statement.
+numbers are known before rendering and long statements are rendered in chunks of pages, each
+chunk's PDF read with pypdf and written out object by object before the next one is laid out:
+memory stays bounded by the chunk, not by the statement.
 
 The same document always renders to the same bytes: no clock is read, the PDF dates come from
 the check date and the file identifier from the statement's own fields.
@@ -39,12 +40,14 @@ TEMPLATE = "payouts/pdf/statement.html"
 STYLESHEET = "payouts/statement.css"
 MAX_CHECK_AMOUNT = Decimal("999999999.99")
 CENT = Decimal("0.01")
-# Pages per WeasyPrint pass. A pass holds its layout in memory (about 0.5 MB a page); 40 pages
-# (about 2,000 members) keeps a render under ~200 MB whatever the statement's length.
-PAGES_PER_CHUNK = 40
+# Pages per WeasyPrint pass. A pass holds its layout in memory (about 0.35 MB a page); 60 pages
+# (about 3,100 members, most clinics in one pass) keep a render near 150 MB of resident memory
+# whatever the statement's length: chunks are concatenated as they come (_Concatenation).
+PAGES_PER_CHUNK = 60
+STUB_PRACTITIONERS = 7  # rows of the stub's "members by practitioner" table, then "N others"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a 100,000-member roster is 100,000 of these
 class RosterLine:
     """One paid member-month of the statement's period."""
 
@@ -56,7 +59,7 @@ class RosterLine:
     fee: Decimal  # the PCP fee, in cents
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AdjustmentLine:
     """A member-month of an earlier period: paid late (added) or refunded (deducted)."""
 
@@ -68,7 +71,7 @@ class AdjustmentLine:
     amount: Decimal  # negative for a refund
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StatementDocument:
     """Everything one statement PDF prints. ``lines`` come sorted by last name, first name;
     ``amount`` must be the roster total plus the adjustments total."""
@@ -219,7 +222,7 @@ def _cell(text: str, width: int) -> str:
     """Left-aligned text on `width` cells, cut with an ellipsis when longer."""
     text = _clean(text)
     if len(text) > width:
-        return text[: width - 1].rstrip() + "…"
+        text = text[: width - 1].rstrip() + "…"
     return text.ljust(width)
 
 
@@ -230,20 +233,21 @@ def _amount(value: Decimal, width: int) -> str:
 
 def _header(columns: Sequence[tuple[str, int, str]]) -> str:
     return _GAP.join(
-        label.ljust(width) if align == "<" else label.rjust(width) for label, width, align in columns
+        label.ljust(width) if align == "<" else label.rjust(width)
+        for label, width, align in columns
     ).rstrip()
 
 
 def _roster_rows(lines: Iterable[RosterLine]) -> str:
-    (_, member, _), (_, name, _), (_, pcp, _), (_, band, _), (_, fee, _) = _ROSTER_COLUMNS
+    widths = [width for _, width, _ in _ROSTER_COLUMNS]
     return "\n".join(
         _GAP.join(
             (
-                _cell(line.member_number, member),
-                _cell(f"{line.last_name}, {line.first_name}", name),
-                _cell(line.practitioner, pcp),
-                _cell(line.age_band, band),
-                _amount(line.fee, fee),
+                _cell(line.member_number, widths[0]),
+                _cell(f"{line.last_name}, {line.first_name}", widths[1]),
+                _cell(line.practitioner, widths[2]),
+                _cell(line.age_band, widths[3]),
+                _amount(line.fee, widths[4]),
             )
         )
         for line in lines
@@ -319,14 +323,35 @@ def _context(
     roster_first, roster_last = list_pages["roster"]
     adjustments_first, adjustments_last = list_pages["adjustments"]
     member_count = len(document.lines)
+    practitioners: dict[str, list[Any]] = {}
+    for line in document.lines:
+        tally = practitioners.setdefault(line.practitioner, [0, Decimal("0.00")])
+        tally[0] += 1
+        tally[1] += line.fee
+    ranked = sorted(practitioners.items(), key=lambda item: (-item[1][0], item[0]))
+    by_practitioner = [
+        {"name": name, "count": f"{count:,}", "total": money.format_usd(total)}
+        for name, (count, total) in ranked[:STUB_PRACTITIONERS]
+    ]
+    if len(ranked) > STUB_PRACTITIONERS:
+        rest = ranked[STUB_PRACTITIONERS:]
+        by_practitioner.append(
+            {
+                "name": f"{len(rest)} other practitioners",
+                "count": f"{sum(count for _, (count, _) in rest):,}",
+                "total": money.format_usd(sum((total for _, (_, total) in rest), Decimal(0))),
+            }
+        )
     identity = "|".join(
         (document.payee_name, document.provider_name, str(document.check_number),
          document.period_label, str(document.check_date), str(document.amount))
     )  # fmt: skip
     return {
         "title": f"Payout statement {document.period_label} — {document.provider_name}",
-        "description": f"{document.cooperative_name}: payout statement for "
-        f"{document.period_label}, {member_count:,} paid members, {money.format_usd(document.amount)}",
+        "description": (
+            f"{document.cooperative_name}: payout statement for {document.period_label}, "
+            f"{member_count:,} paid members, {money.format_usd(document.amount)}"
+        ),
         "created": document.check_date.isoformat(),
         "identifier": hashlib.sha256(identity.encode()).hexdigest()[:32],
         "page_count": page_count,
@@ -353,6 +378,7 @@ def _context(
         "amount_protected": f"{document.amount:,.2f}".rjust(12, "*"),
         "amount_in_words": amount_in_words(document.amount),
         "member_count": f"{member_count:,}",
+        "by_practitioner": by_practitioner,
         "member_count_plural": "" if member_count == 1 else "s",
         "adjustment_count": f"{len(document.adjustments):,}",
         "roster_total": money.format_usd(roster_total),
@@ -369,12 +395,11 @@ def _pages(first: int, last: int) -> str:
     return f"page {first}" if first == last else f"pages {first}–{last}"
 
 
-def _blocks(
-    document: StatementDocument, parts: list[_Slice | str], context: dict[str, Any]
-) -> list[dict[str, Any]]:
+def _blocks(document: StatementDocument, parts: list[_Slice | str]) -> list[dict[str, Any]]:
     """The template's blocks for one list page, with the rows formatted (only now: a chunk
     at a time)."""
     blocks: list[dict[str, Any]] = []
+    columns: Sequence[tuple[str, int, str]]
     for part in parts:
         if not isinstance(part, _Slice):
             blocks.append({"kind": "totals"})
@@ -423,6 +448,8 @@ class _Assets:
 
 @cache
 def _assets() -> _Assets:
+    """Built on first use in each process (a Celery prefork child builds its own). WeasyPrint
+    objects are not documented as thread-safe: render from processes, not threads."""
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
     from weasyprint.urls import URLFetcher
@@ -456,31 +483,165 @@ def _render_chunk(html_text: str, identifier: str, expected_pages: int) -> bytes
     return bytes(rendered.write_pdf(pdf_identifier=identifier.encode()))
 
 
-def _merge(chunks: Iterable[bytes], context: dict[str, Any]) -> bytes:
-    """Concatenate chunk PDFs; same metadata and identifier as a one-chunk statement."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, ByteStringObject
+class _Concatenation:
+    """PDF files joined object by object: each file is read, its objects renumbered and written
+    out at once, so memory holds one chunk and the bytes written so far, whatever the
+    statement's length. (pypdf's PdfWriter keeps every page as Python objects until the end:
+    about 55 KB a page, 110 MB for 100,000 members.)"""
 
-    writer = PdfWriter()
+    CATALOG, PAGES, INFO, OUTLINES = 1, 2, 3, 4  # written last, numbered first
+
+    def __init__(self) -> None:
+        self.output = io.BytesIO()
+        self.output.write(b"%PDF-1.7\n%\xf0\x9f\x96\xa4\n")
+        self.offsets: dict[int, int] = {}
+        self.next_number = 5
+        self.page_numbers: list[int] = []
+
+    @staticmethod
+    def reference(number: int) -> Any:
+        from pypdf.generic import IndirectObject
+
+        return IndirectObject(number, 0, None)
+
+    def write(self, number: int, value: Any) -> None:
+        self.offsets[number] = self.output.tell()
+        self.output.write(b"%d 0 obj\n" % number)
+        value.write_to_stream(self.output)
+        self.output.write(b"\nendobj\n")
+
+    def append(self, data: bytes) -> None:
+        """Every page of one PDF file, with what they use (fonts, images, patterns)."""
+        from pypdf import PdfReader
+        from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
+        reader = PdfReader(io.BytesIO(data))
+        numbers: dict[int, int] = {}
+        pending: list[int] = []
+
+        def renumber(value: Any) -> Any:
+            """References into the file become references into the output (in place)."""
+            if isinstance(value, IndirectObject):
+                if value.idnum not in numbers:
+                    numbers[value.idnum] = self.next_number
+                    self.next_number += 1
+                    pending.append(value.idnum)
+                return self.reference(numbers[value.idnum])
+            if isinstance(value, DictionaryObject):
+                for key, item in list(dict.items(value)):
+                    dict.__setitem__(value, key, renumber(item))
+            elif isinstance(value, ArrayObject):
+                for index, item in enumerate(value):
+                    value[index] = renumber(item)
+            return value
+
+        for page in reader.pages:
+            self.page_numbers.append(renumber(page.indirect_reference).idnum)
+        for old in pending:  # grows while objects are written: breadth first from the pages
+            value: Any = reader.get_object(old)
+            is_page = isinstance(value, DictionaryObject) and value.get("/Type") == "/Page"
+            if is_page:
+                dict.pop(value, "/Parent", None)  # the file's own page tree stays behind
+            value = renumber(value)
+            if is_page:
+                dict.__setitem__(value, NameObject("/Parent"), self.reference(self.PAGES))
+            self.write(numbers[old], value)
+
+    def finish(
+        self, metadata: dict[str, str], identifier: str, bookmarks: Sequence[tuple[str, int]]
+    ) -> bytes:
+        """The page tree, outline (title, page number), catalog, info, xref and trailer."""
+        from pypdf.generic import (
+            ArrayObject,
+            DictionaryObject,
+            NameObject,
+            NumberObject,
+            TextStringObject,
+            create_string_object,
+        )
+
+        ref, name = self.reference, NameObject
+        items = list(range(self.next_number, self.next_number + len(bookmarks)))
+        for index, (title, page) in enumerate(bookmarks):
+            item = DictionaryObject(
+                {
+                    name("/Title"): create_string_object(title),
+                    name("/Parent"): ref(self.OUTLINES),
+                    name("/Dest"): ArrayObject(
+                        [ref(self.page_numbers[page - 1]), name("/XYZ"), NumberObject(0),
+                         NumberObject(792), NumberObject(0)]
+                    ),
+                }
+            )  # fmt: skip
+            if index:
+                item[name("/Prev")] = ref(items[index - 1])
+            if index + 1 < len(items):
+                item[name("/Next")] = ref(items[index + 1])
+            self.write(items[index], item)
+        outline = DictionaryObject({name("/Type"): name("/Outlines")})
+        if items:
+            outline[name("/First")], outline[name("/Last")] = ref(items[0]), ref(items[-1])
+            outline[name("/Count")] = NumberObject(len(items))
+        self.write(self.OUTLINES, outline)
+        kids = ArrayObject([ref(number) for number in self.page_numbers])
+        self.write(
+            self.PAGES,
+            DictionaryObject(
+                {name("/Type"): name("/Pages"), name("/Kids"): kids,
+                 name("/Count"): NumberObject(len(kids))}
+            ),
+        )  # fmt: skip
+        self.write(
+            self.CATALOG,
+            DictionaryObject(
+                {name("/Type"): name("/Catalog"), name("/Pages"): ref(self.PAGES),
+                 name("/Outlines"): ref(self.OUTLINES), name("/Lang"): TextStringObject("en")}
+            ),
+        )  # fmt: skip
+        self.write(
+            self.INFO,
+            DictionaryObject({name(k): create_string_object(v) for k, v in metadata.items()}),
+        )
+        # The second identifier is a digest of the content, as in WeasyPrint's own files.
+        digest = hashlib.md5(self.output.getvalue(), usedforsecurity=False).hexdigest()
+        size = max(self.offsets) + 1
+        xref = self.output.tell()
+        self.output.write(b"xref\n0 %d\n0000000000 65535 f \n" % size)
+        self.output.write(b"".join(b"%010d 00000 n \n" % self.offsets[n] for n in range(1, size)))
+        self.output.write(b"trailer\n")
+        DictionaryObject(
+            {
+                name("/Size"): NumberObject(size),
+                name("/Root"): ref(self.CATALOG),
+                name("/Info"): ref(self.INFO),
+                name("/ID"): ArrayObject([TextStringObject(identifier), TextStringObject(digest)]),
+            }
+        ).write_to_stream(self.output)
+        self.output.write(b"\nstartxref\n%d\n%%%%EOF\n" % xref)
+        return self.output.getvalue()
+
+
+def _merge(
+    chunks: Iterable[bytes], context: dict[str, Any], bookmarks: Sequence[tuple[str, int]]
+) -> bytes:
+    """One PDF from the chunks' PDFs, with the same metadata and file identifier as a
+    one-chunk statement, and the outline rebuilt from `bookmarks` (title, page number)."""
+    from weasyprint import __version__ as weasyprint_version
+
+    concatenation = _Concatenation()
     for data in chunks:
-        writer.append(PdfReader(io.BytesIO(data)))
+        concatenation.append(data)
     created = "D:" + context["created"].replace("-", "")
-    writer.add_metadata(
-        {
-            "/Title": context["title"],
-            "/Author": context["cooperative_name"],
-            "/Subject": context["description"],
-            "/Creator": "CoopCare",
-            "/Producer": "WeasyPrint and pypdf",
-            "/CreationDate": created,
-            "/ModDate": created,
-        }
-    )
-    identifier = ByteStringObject(context["identifier"].encode())
-    writer._ID = ArrayObject([identifier, identifier])  # pypdf has no public setter; fixed ID
-    output = io.BytesIO()
-    writer.write(output)
-    return output.getvalue()
+    metadata = {
+        "/Title": context["title"],
+        "/Author": context["cooperative_name"],
+        "/Subject": context["description"],
+        "/Creator": "CoopCare",
+        "/Producer": f"WeasyPrint {weasyprint_version}",
+        "/CreationDate": created,
+        "/ModDate": created,
+    }
+    return concatenation.finish(metadata, context["identifier"], bookmarks)
 
 
 def render_statement_pdf(
@@ -518,7 +679,7 @@ def render_statement_pdf(
                         {
                             "number": sheet.number,
                             "kind": sheet.kind,
-                            "blocks": _blocks(document, sheet.parts, context),
+                            "blocks": _blocks(document, sheet.parts),
                         }
                         for sheet in chunk
                     ],
@@ -532,4 +693,8 @@ def render_statement_pdf(
 
     if page_count <= pages_per_chunk:
         return next(iter(chunk_pdfs()))
-    return _merge(chunk_pdfs(), context)
+    bookmarks = [
+        (title, sections[section][0])
+        for title, section in (("Paid members", "roster"), ("Adjustments", "adjustments"))
+    ] + [("Totals", page_count)]
+    return _merge(chunk_pdfs(), context, bookmarks)

@@ -384,7 +384,11 @@ def _remit_to(clinic: Any) -> str:
 def statement_render(*, statement_id: int) -> bool:
     """Render one statement's PDF if nobody has (claimed with SKIP LOCKED: a statement being
     rendered by another worker is left to it). Returns True when this call rendered it. When
-    the run's last statement is rendered, the finalize step is queued."""
+    the run's last statement is rendered, the finalize step is queued.
+
+    The row lock is the claim and is held while rendering (up to about a minute for 100,000
+    members): a worker killed mid-render loses its connection and PostgreSQL drops the lock at
+    once, so a resumed run re-renders that statement straight away — no lease to expire."""
     from .documents import render_statement_pdf
     from .selectors import statement_document
 
