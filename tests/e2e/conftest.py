@@ -69,3 +69,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture(autouse=True)
+def _static_served_by_the_live_server(settings: Any) -> None:
+    """The live server serves /static/ from the source folders (Django's static handler, which
+    knows nothing of the manifest's hashed names): pages link the plain names here, so the
+    browser gets the CSS and htmx — without them no partial update would ever run."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -33,7 +33,7 @@ def test_finance_signs_in_and_sees_its_navigation(page, live_server, make_user):
     navigation = page.locator(".site-nav [data-nav]").evaluate_all(
         "els => els.map(e => e.dataset.nav)"
     )
-    assert navigation == ["home", "providers", "dashboard", "admin", "api-docs"]
+    assert navigation == ["home", "providers", "dashboard", "payouts", "admin", "api-docs"]
     assert page.locator('[data-nav="dashboard"]').get_attribute("aria-current") == "page"
     assert "Finance" in page.locator(".account .who").inner_text()
     assert page.locator("table.data tbody tr").first.inner_text().count("Signed in") == 1
