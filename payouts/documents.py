@@ -698,3 +698,16 @@ def render_statement_pdf(
         for title, section in (("Paid members", "roster"), ("Adjustments", "adjustments"))
     ] + [("Totals", page_count)]
     return _merge(chunk_pdfs(), context, bookmarks)
+
+
+def print_batch_pdf(files: Iterable[tuple[str, bytes]], *, title: str, author: str) -> bytes:
+    """One PDF of many statements in the given order, with a bookmark per statement, joined
+    object by object (memory holds the output, not every page as Python objects)."""
+    concatenation = _Concatenation()
+    bookmarks: list[tuple[str, int]] = []
+    for name, data in files:
+        bookmarks.append((name, len(concatenation.page_numbers) + 1))
+        concatenation.append(data)
+    identifier = hashlib.md5(title.encode(), usedforsecurity=False).hexdigest()
+    metadata = {"/Title": title, "/Author": author, "/Creator": "CoopCare"}
+    return concatenation.finish(metadata, identifier, bookmarks)

@@ -25,6 +25,7 @@ from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from cooperative.audit import audit_record
+from cooperative.bulk import insert_rows
 from cooperative.exceptions import ApplicationError, ConflictError
 from cooperative.models import AuditAction
 from cooperative.periods import Period
@@ -179,7 +180,7 @@ def payout_run_fail(*, run_id: int, error: str) -> None:
 # --- the snapshot ------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Line:
     kind: str
     invoice_id: int
@@ -195,16 +196,29 @@ class _Line:
     reverses: int | None = None  # the ledger row a reversal line reverses
 
 
-def _line_from_invoice(invoice: Invoice, kind: str) -> tuple[int, _Line]:
-    assert invoice.pcp_assignment is not None
-    clinic_id = invoice.pcp_assignment.practitioner_role.location.clinic_id
-    return clinic_id, _Line(
-        kind=kind, invoice_id=invoice.pk, member_id=invoice.member_id, period=invoice.period,
-        practitioner_id=invoice.practitioner_id, member_number=invoice.member.member_number,
-        last_name=invoice.member.last_name, first_name=invoice.member.first_name,
-        practitioner_name=invoice.practitioner.display_name, age_band=invoice.age_band,
-        amount=invoice.pcp_fee,
-    )  # fmt: skip
+# What a line needs of an invoice, read as plain values: at 100,000 member-months building
+# model instances cost more than the database work.
+_INVOICE_VALUES = ("pk", "member_id", "period", "practitioner_id", "member__member_number",
+                   "member__last_name", "member__first_name", "age_band", "pcp_fee",
+                   "pcp_assignment__practitioner_role__location__clinic_id")  # fmt: skip
+
+
+def _lines_from_invoices(queryset: Any, kind: str, by_clinic: dict[int, list[_Line]]) -> None:
+    for (
+        pk,
+        member_id,
+        period,
+        practitioner_id,
+        number,
+        last,
+        first,
+        band,
+        fee,
+        clinic_id,
+    ) in queryset.values_list(*_INVOICE_VALUES).iterator(chunk_size=10_000):
+        by_clinic[clinic_id].append(
+            _Line(kind, pk, member_id, period, practitioner_id, number, last, first, "", band, fee)
+        )
 
 
 def _already_paid_out() -> Exists:
@@ -222,6 +236,8 @@ def payout_run_snapshot(*, run_id: int, today: date | None = None) -> PayoutRun:
     whose payment went back; grouped by clinic; one statement per clinic with a positive
     total, check numbers taken in payee order from the bank account under a row lock; the
     ledger rows. Runs once: a second call finds the run past `pending` and does nothing."""
+    from providers.models import Practitioner
+
     with transaction.atomic():
         run = PayoutRun.objects.select_for_update().get(pk=run_id)
         if run.status != PayoutRunStatus.PENDING:
@@ -230,12 +246,9 @@ def payout_run_snapshot(*, run_id: int, today: date | None = None) -> PayoutRun:
         period = Period.of(run.period)
         paid_out = PaidOutMonth.objects.filter(reversed_by__isnull=True)
         by_clinic: dict[int, list[_Line]] = defaultdict(list)
-        regular = paid_member_months(period).exclude(_already_paid_out())
-        for invoice in regular.select_related(
-            "pcp_assignment__practitioner_role__location"
-        ).iterator(chunk_size=5000):
-            clinic_id, line = _line_from_invoice(invoice, LineKind.MONTH)
-            by_clinic[clinic_id].append(line)
+        _lines_from_invoices(
+            paid_member_months(period).exclude(_already_paid_out()), LineKind.MONTH, by_clinic
+        )
         first_run = (
             PayoutRun.objects.exclude(status=PayoutRunStatus.CANCELLED)
             .order_by("period")
@@ -248,12 +261,9 @@ def payout_run_snapshot(*, run_id: int, today: date | None = None) -> PayoutRun:
             )
             .exclude(status=InvoiceStatus.VOID)
             .exclude(_already_paid_out())
-            .select_related("member", "practitioner", "pcp_assignment__practitioner_role__location")
             .order_by("period", "pk")
         )
-        for invoice in late.iterator(chunk_size=5000):
-            clinic_id, line = _line_from_invoice(invoice, LineKind.LATE)
-            by_clinic[clinic_id].append(line)
+        _lines_from_invoices(late, LineKind.LATE, by_clinic)
         reversed_rows = (
             paid_out.filter(
                 Q(invoice__settled_at__isnull=True) | Q(invoice__status=InvoiceStatus.VOID)
@@ -272,6 +282,15 @@ def payout_run_snapshot(*, run_id: int, today: date | None = None) -> PayoutRun:
                     age_band=original.age_band, amount=-original.amount, reverses=ledger.pk,
                 )
             )  # fmt: skip
+        names = {
+            p.pk: p.display_name
+            for p in Practitioner.objects.filter(
+                pk__in={line.practitioner_id for lines in by_clinic.values() for line in lines}
+            )
+        }
+        for lines in by_clinic.values():
+            for line in lines:
+                line.practitioner_name = line.practitioner_name or names[line.practitioner_id]
         _statements_create(run, by_clinic, today or timezone.localdate())
         run.refresh_from_db()
         _transition(run, PayoutRunStatus.RENDERING, reason="snapshot taken")
@@ -287,7 +306,13 @@ def payout_run_snapshot(*, run_id: int, today: date | None = None) -> PayoutRun:
     return run
 
 
+_LINE_FIELDS = ("statement_id", "kind", "invoice_id", "member_id", "period", "practitioner_id",
+                "member_number", "last_name", "first_name", "practitioner_name", "age_band", "amount")  # fmt: skip
+
+
 def _statements_create(run: PayoutRun, by_clinic: dict[int, list[_Line]], check_date: date) -> None:
+    """The statements (a few hundred, through the ORM), then every line and ledger row in two
+    COPY streams (line ids taken first, so the ledger can point at them)."""
     from providers.models import Clinic
 
     clinics = {c.pk: c for c in Clinic.objects.filter(pk__in=by_clinic)}
@@ -304,11 +329,13 @@ def _statements_create(run: PayoutRun, by_clinic: dict[int, list[_Line]], check_
     period = Period.of(run.period)
     roster_total = adjustments_total = ZERO
     member_months = 0
+    written: list[tuple[int, _Line]] = []
     for clinic in [*checks, *deposits]:
         lines = by_clinic[clinic.pk]
         month_total = sum((line.amount for line in lines if line.kind == LineKind.MONTH), ZERO)
         adjustment_total = sum((line.amount for line in lines if line.kind != LineKind.MONTH), ZERO)
         is_deposit = clinic.payment_method == PaymentMethod.DIRECT_DEPOSIT
+        count = sum(1 for line in lines if line.kind == LineKind.MONTH)
         statement = Statement.objects.create(
             run=run, clinic=clinic, bank_account=account,
             check_number=None if is_deposit else number, check_date=check_date,
@@ -316,54 +343,31 @@ def _statements_create(run: PayoutRun, by_clinic: dict[int, list[_Line]], check_
             payment_method=clinic.payment_method,
             deposit_account_last4=clinic.bank_account_last4 if is_deposit else "",
             amount=month_total + adjustment_total, roster_total=month_total,
-            adjustments_total=adjustment_total,
-            member_count=sum(1 for line in lines if line.kind == LineKind.MONTH),
+            adjustments_total=adjustment_total, member_count=count,
             memo=f"Primary care, {period.label}",
         )  # fmt: skip
         if not is_deposit:
             number += 1
-        created = StatementLine.objects.bulk_create(
-            [
-                StatementLine(
-                    statement=statement,
-                    kind=line.kind,
-                    invoice_id=line.invoice_id,
-                    member_id=line.member_id,
-                    period=line.period,
-                    practitioner_id=line.practitioner_id,
-                    member_number=line.member_number,
-                    last_name=line.last_name,
-                    first_name=line.first_name,
-                    practitioner_name=line.practitioner_name,
-                    age_band=line.age_band,
-                    amount=line.amount,
-                )  # fmt: skip
-                for line in lines
-            ],
-            batch_size=5000,
-        )
-        PaidOutMonth.objects.bulk_create(
-            [
-                PaidOutMonth(
-                    member_id=line.member_id,
-                    period=line.period,
-                    invoice_id=line.invoice_id,
-                    line=row,
-                    run=run,
-                )  # fmt: skip
-                for line, row in zip(lines, created, strict=True)
-                if line.kind != LineKind.REVERSAL
-            ],
-            batch_size=5000,
-        )
-        for line, row in zip(lines, created, strict=True):
-            if line.reverses is not None:
-                PaidOutMonth.objects.filter(pk=line.reverses, reversed_by__isnull=True).update(
-                    reversed_by=row
-                )
+        written.extend((statement.pk, line) for line in lines)
         roster_total += month_total
         adjustments_total += adjustment_total
-        member_months += statement.member_count
+        member_months += count
+    line_ids = insert_rows(
+        StatementLine, _LINE_FIELDS,
+        ((pk, ln.kind, ln.invoice_id, ln.member_id, ln.period, ln.practitioner_id, ln.member_number,
+          ln.last_name, ln.first_name, ln.practitioner_name, ln.age_band, ln.amount) for pk, ln in written),
+        returning_ids=True,
+    ).ids  # fmt: skip
+    insert_rows(
+        PaidOutMonth, ("member_id", "period", "invoice_id", "line_id", "run_id"),
+        ((ln.member_id, ln.period, ln.invoice_id, line_id, run.pk)
+         for (_, ln), line_id in zip(written, line_ids, strict=True) if ln.kind != LineKind.REVERSAL),
+    )  # fmt: skip
+    for (_, line), line_id in zip(written, line_ids, strict=True):
+        if line.reverses is not None:
+            PaidOutMonth.objects.filter(pk=line.reverses, reversed_by__isnull=True).update(
+                reversed_by_id=line_id
+            )
     BankAccount.objects.filter(pk=account.pk).update(next_check_number=number)
     PayoutRun.objects.filter(pk=run.pk).update(
         snapshot_at=timezone.now(), statement_count=len(payable), member_month_count=member_months,
@@ -481,7 +485,7 @@ def reconciliation(run: PayoutRun) -> Reconciliation:
 def payout_run_finalize(*, run_id: int) -> PayoutRun:
     """When every statement is rendered: the print batch (all check PDFs in check-number
     order), the positive-pay file, the reconciliation check, then `completed`."""
-    from pypdf import PdfWriter
+    from .documents import print_batch_pdf
 
     with transaction.atomic():
         run = PayoutRun.objects.select_for_update().get(pk=run_id)
@@ -496,15 +500,25 @@ def payout_run_finalize(*, run_id: int) -> PayoutRun:
             raise ApplicationError(f"The run does not reconcile: {balance}")
         statements = list(
             Statement.objects.filter(run=run)
-            .select_related("bank_account")
+            .select_related("bank_account", "clinic")
             .order_by("check_number", "pk")
         )
-        writer = PdfWriter()
-        for statement in statements:
-            with statement.pdf.open("rb") as handle:
-                writer.append(io.BytesIO(handle.read()))
-        batch = io.BytesIO()
-        writer.write(batch)
+
+        def files() -> Any:
+            for statement in statements:
+                with statement.pdf.open("rb") as handle:
+                    yield (
+                        f"{statement.check_number or 'Deposit'} {statement.payee_name}",
+                        handle.read(),
+                    )
+
+        batch = io.BytesIO(
+            print_batch_pdf(
+                files(),
+                title=f"Payout {run.period:%Y-%m} print batch",
+                author=settings.COOPERATIVE_NAME,
+            )
+        )
         period = f"{run.period:%Y-%m}"
         run.print_batch.save(f"{period}-print-batch.pdf", ContentFile(batch.getvalue()), save=False)
         run.positive_pay.save(
