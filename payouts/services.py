@@ -143,9 +143,9 @@ def payout_run_resume(*, run: PayoutRun, actor: Any = None) -> PayoutRun:
             PayoutRun.objects.filter(pk=locked.pk).update(last_error="")
         status = locked.status
         missing = list(
-            Statement.objects.filter(run=locked, rendered_at__isnull=True).values_list(
-                "pk", flat=True
-            )
+            Statement.objects.filter(run=locked, rendered_at__isnull=True)
+            .order_by("-member_count", "pk")
+            .values_list("pk", flat=True)
         )
     if status == PayoutRunStatus.PENDING:
         transaction.on_commit(lambda: _enqueue("payouts.run_snapshot", locked.pk))
@@ -294,7 +294,12 @@ def payout_run_snapshot(*, run_id: int, today: date | None = None) -> PayoutRun:
         _statements_create(run, by_clinic, today or timezone.localdate())
         run.refresh_from_db()
         _transition(run, PayoutRunStatus.RENDERING, reason="snapshot taken")
-        pending = list(Statement.objects.filter(run=run).values_list("pk", flat=True))
+        # Largest first: the workers stay busy to the end instead of waiting on one long statement.
+        pending = list(
+            Statement.objects.filter(run=run)
+            .order_by("-member_count", "pk")
+            .values_list("pk", flat=True)
+        )
         audit_record(
             actor=None, action=AuditAction.UPDATE, obj=run,
             detail=f"snapshot: {run.statement_count} statements, {run.member_month_count} member-months, total {run.total}",
