@@ -126,3 +126,27 @@ def test_run_payouts_on_a_completed_month_changes_nothing(paid_february):
         "Payout 2026-02 completed: 2 statements, 2 member-months, total 150.00 (already completed: nothing changed)"
     )
     assert PayoutRun.objects.count() == 1
+
+
+def test_a_provider_lists_and_downloads_its_own_completed_statements(
+    client, make_user, paid_february
+):
+    from django.core.files.base import ContentFile
+
+    run, alpha, _ = paid_february
+    mine = Statement.objects.get(run=run, clinic=alpha.roles.get().location.clinic)
+    mine.pdf.save("mine.pdf", ContentFile(b"%PDF-1.7 statement"), save=False)
+    Statement.objects.filter(pk=mine.pk).update(pdf=mine.pdf.name)
+    PayoutRun.objects.filter(pk=run.pk).update(status="completed")
+    provider = make_user(Role.PROVIDER)
+    ProviderAccount.objects.create(user=provider, clinic=alpha.roles.get().location.clinic)
+    client.force_login(provider)
+    page = client.get("/provider/statements/").content.decode()
+    assert "February 2026" in page
+    assert f"/provider/statements/{mine.pk}.pdf" in page
+    assert Statement.objects.filter(run=run).count() == 2
+    assert page.count(".pdf") == 1  # only its own
+    response = client.get(f"/provider/statements/{mine.pk}.pdf")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"%PDF-1.7 statement"
+    assert AuditEvent.objects.filter(action="view", object_id=str(mine.pk)).count() == 1
