@@ -70,6 +70,7 @@ class PayoutRun(TimeStampedModel):
     last_error = models.TextField(blank=True)
     print_batch = models.FileField(upload_to="payouts/batches/", blank=True)
     positive_pay = models.FileField(upload_to="payouts/positive-pay/", blank=True)
+    report_pdf = models.FileField(upload_to="payouts/reports/", blank=True)
     ach_file = models.FileField(
         upload_to="payouts/ach/", blank=True, help_text="NACHA file of the direct deposits."
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db import models
 from django.db.models import QuerySet
 
 from cooperative.periods import Period
@@ -106,3 +107,91 @@ def statement_document(statement: Statement) -> StatementDocument:
         deposit_account_last4=statement.deposit_account_last4,
         lines=tuple(roster), adjustments=tuple(adjustments),
     )  # fmt: skip
+
+
+def run_report(run: PayoutRun) -> dict[str, Any]:
+    """The run report: totals by state (the clinic's remit-to state), by clinic and by
+    practitioner, the adjustments, and the reconciliation — from the snapshot's lines (the
+    statements as first issued; a reissue repeats its voided statement's lines)."""
+    from django.db.models import Count, Q, Sum
+
+    from .services import reconciliation
+
+    lines = StatementLine.objects.filter(statement__run=run, statement__reissue_of__isnull=True)
+    month = Q(kind=LineKind.MONTH)
+    sums = {
+        "member_months": Count("pk", filter=month),
+        "roster_total": Sum("amount", filter=month),
+        "adjustments": Sum("amount", filter=~month),
+        "total": Sum("amount"),
+    }
+    by_state = list(
+        lines.values(state=models.F("statement__clinic__remit_to_state"))
+        .annotate(**sums)
+        .order_by("state")
+    )
+    by_clinic = list(
+        lines.values(
+            "statement__check_number", "statement__payee_name", "statement__payment_method"
+        )
+        .annotate(**sums)
+        .order_by("statement__payee_name", "statement__check_number")
+    )
+    by_practitioner = list(
+        lines.values("practitioner_name", "statement__payee_name")
+        .annotate(**sums)
+        .order_by("practitioner_name", "statement__payee_name")
+    )
+    adjustments = list(
+        lines.exclude(month)
+        .values(
+            "kind",
+            "member_number",
+            "last_name",
+            "first_name",
+            "period",
+            "practitioner_name",
+            "statement__payee_name",
+            "amount",
+        )  # fmt: skip
+        .order_by("statement__payee_name", "last_name", "first_name", "period")
+    )
+    return {
+        "run": run, "by_state": by_state, "by_clinic": by_clinic, "by_practitioner": by_practitioner,
+        "adjustments": adjustments, "reconciliation": reconciliation(run),
+    }  # fmt: skip
+
+
+def run_report_csv(run: PayoutRun) -> str:
+    """The run report as one CSV: a section column, then the figures of each row."""
+    import csv
+    import io
+
+    report = run_report(run)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["section", "name", "clinic", "check_number", "member_months", "roster_total",
+                     "adjustments", "total"])  # fmt: skip
+
+    def money(value: Any) -> str:
+        return f"{value or 0:.2f}"
+
+    for row in report["by_state"]:
+        writer.writerow(["state", row["state"], "", "", row["member_months"], money(row["roster_total"]),
+                         money(row["adjustments"]), money(row["total"])])  # fmt: skip
+    for row in report["by_clinic"]:
+        writer.writerow(["clinic", row["statement__payee_name"], row["statement__payee_name"],
+                         row["statement__check_number"] or "", row["member_months"], money(row["roster_total"]),
+                         money(row["adjustments"]), money(row["total"])])  # fmt: skip
+    for row in report["by_practitioner"]:
+        writer.writerow(["practitioner", row["practitioner_name"], row["statement__payee_name"], "",
+                         row["member_months"], money(row["roster_total"]), money(row["adjustments"]),
+                         money(row["total"])])  # fmt: skip
+    for row in report["adjustments"]:
+        writer.writerow([f"adjustment:{row['kind']}", f"{row['last_name']}, {row['first_name']} ({row['member_number']}, {row['period']:%Y-%m})",
+                         row["statement__payee_name"], "", "", "", money(row["amount"]), money(row["amount"])])  # fmt: skip
+    balance = report["reconciliation"]
+    writer.writerow(["reconciliation", "balances" if balance.balances else "DOES NOT BALANCE", "", "",
+                     balance.on_statements, money(balance.roster_fees_total), money(balance.adjustments_total),
+                     money(balance.statements_total)])  # fmt: skip
+    return buffer.getvalue()

@@ -490,7 +490,10 @@ def reconciliation(run: PayoutRun) -> Reconciliation:
 def payout_run_finalize(*, run_id: int) -> PayoutRun:
     """When every statement is rendered: the print batch (all check PDFs in check-number
     order), the positive-pay file, the reconciliation check, then `completed`."""
+    from cooperative.pdf import render_pdf
+
     from .documents import print_batch_pdf
+    from .selectors import run_report
 
     with transaction.atomic():
         run = PayoutRun.objects.select_for_update().get(pk=run_id)
@@ -536,9 +539,15 @@ def payout_run_finalize(*, run_id: int) -> PayoutRun:
             run.ach_file.save(
                 f"{period}-ach.txt", ContentFile(ach_file_for(run, deposits).encode()), save=False
             )
+        report = render_pdf(
+            "payouts/pdf/run_report.html",
+            {**run_report(run), "cooperative_name": settings.COOPERATIVE_NAME},
+        )
+        run.report_pdf.save(f"{period}-report.pdf", ContentFile(report), save=False)
         PayoutRun.objects.filter(pk=run.pk).update(
             print_batch=run.print_batch.name, positive_pay=run.positive_pay.name,
-            ach_file=run.ach_file.name if deposits else "", completed_at=timezone.now(),
+            ach_file=run.ach_file.name if deposits else "", report_pdf=run.report_pdf.name,
+            completed_at=timezone.now(),
         )  # fmt: skip
         _transition(run, PayoutRunStatus.COMPLETED, reason="reconciled")
         audit_record(

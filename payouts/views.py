@@ -141,6 +141,12 @@ def run_file(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         response = HttpResponse(services.positive_pay_csv(statements), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="payout-{period}-positive-pay.csv"'
         return response
+    if kind == "report-pdf":
+        return _file(run.report_pdf, f"payout-{period}-report.pdf", "application/pdf")
+    if kind == "report-csv":
+        response = HttpResponse(selectors.run_report_csv(run), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="payout-{period}-report.csv"'
+        return response
     if kind == "ach":
         return _file(run.ach_file, f"payout-{period}-ach.txt", "text/plain")
     raise Http404("No such file.")

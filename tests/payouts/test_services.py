@@ -271,3 +271,37 @@ def test_a_void_keeps_the_number_and_a_reissue_pays_the_same_lines_with_the_next
     balance = services.reconciliation(run)
     assert balance.balances
     assert balance.statements_total == Decimal("150.00")
+
+
+def test_the_run_report_sums_by_state_clinic_and_practitioner_with_adjustments(network):
+    alpha, beta = network
+    Clinic.objects.filter(remit_to_name="Beta Health").update(
+        remit_to_state="OK", remit_to_zip="74103"
+    )
+    member_paying(alpha, "Ben", "Young", born=datetime.date(1970, 1, 2))
+    late = member_paying(alpha, "Lia", "Late", pay=False)
+    member_paying(beta, "Ana", "Zamora")
+    snapshot(FEB, FEB_PAYOUT_DAY)
+    pay_month(late.member, "2026-02", on=datetime.date(2026, 3, 10))
+    member_services.invoices_generate(period=MAR)
+    mar = snapshot(MAR, MAR_PAYOUT_DAY)
+    rows = services_report_rows(mar)
+    number = late.member.member_number
+    alpha_name = alpha.display_name
+    assert rows == [
+        ["section", "name", "clinic", "check_number", "member_months", "roster_total", "adjustments", "total"],
+        ["state", "TX", "", "", "0", "0.00", "75.00", "75.00"],
+        ["clinic", "Alpha Family Care", "Alpha Family Care", "100003", "0", "0.00", "75.00", "75.00"],
+        ["practitioner", alpha_name, "Alpha Family Care", "", "0", "0.00", "75.00", "75.00"],
+        ["adjustment:late", f"Late, Lia ({number}, 2026-02)", "Alpha Family Care", "", "", "", "75.00", "75.00"],
+        ["reconciliation", "balances", "", "", "0", "0.00", "75.00", "75.00"],
+    ]  # fmt: skip
+
+
+def services_report_rows(run):
+    import csv
+    import io
+
+    from payouts.selectors import run_report_csv
+
+    return list(csv.reader(io.StringIO(run_report_csv(run))))

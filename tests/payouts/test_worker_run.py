@@ -89,6 +89,10 @@ def test_a_worker_killed_mid_run_is_resumed_and_pays_everyone_exactly_once(worke
         assert f"{line.last_name}, {line.first_name}" in text
     batch = PdfReader(run.print_batch.open("rb"))
     assert len(batch.pages) == sum(len(PdfReader(s.pdf.open("rb")).pages) for s in statements)
+    report = "\n".join(page.extract_text() for page in PdfReader(run.report_pdf.open("rb")).pages)
+    assert "Payout report — February 2026" in report
+    assert "Reconciliation: balances" in report
+    assert f"{CLINICS} statements · {CLINICS * 2} paid member-months · total $1,800.00" in report
     # Running the month again changes nothing.
     out = io.StringIO()
     call_command("run_payouts", "--period", "2026-02", stdout=out)
