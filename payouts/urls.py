@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/", views.run_detail, name="run"),
     path("<int:pk>/progress/", views.run_progress, name="run-progress"),
     path("<int:pk>/resume/", views.run_resume, name="run-resume"),
+    path("<int:pk>/cancel/", views.run_cancel, name="run-cancel"),
     path(
         "<int:pk>/files/<str:kind>/", views.run_file, name="run-file"
     ),  # print-batch, positive-pay

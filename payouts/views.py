@@ -108,6 +108,25 @@ def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @role_required(Role.FINANCE)
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a run that has issued no check yet (a month started by mistake)."""
+    run = get_object_or_404(PayoutRun, pk=pk)
+    try:
+        services.payout_run_cancel(
+            run=run, actor=request.user, reason=request.POST.get("reason", "").strip()
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"The payout of {Period.of(run.period).label} is cancelled: no check was issued.",
+        )
+    return redirect("payouts:run", pk=run.pk)
+
+
+@require_POST
+@role_required(Role.FINANCE)
 def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(PayoutRun, pk=pk)
     services.payout_run_resume(run=run, actor=request.user)

@@ -150,3 +150,25 @@ def test_a_provider_lists_and_downloads_its_own_completed_statements(
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b"%PDF-1.7 statement"
     assert AuditEvent.objects.filter(action="view", object_id=str(mine.pk)).count() == 1
+
+
+def test_finance_cancels_a_run_before_its_snapshot_and_not_after(client, make_user, paid_february):
+    run, _, _ = paid_february  # snapshot taken
+    client.force_login(make_user(Role.FINANCE))
+    response = client.post(f"/finance/payouts/{run.pk}/cancel/", {"reason": "mistake"}, follow=True)
+    assert "Checks were issued for this run: it cannot be cancelled." in response.content.decode()
+    assert PayoutRun.objects.get(pk=run.pk).status == "rendering"
+    march = services.payout_run_start(
+        period=Period(2026, 3), actor=None, today=datetime.date(2026, 3, 31)
+    )
+    page = client.get(f"/finance/payouts/{march.pk}/").content.decode()
+    assert "Cancel this run" in page
+    response = client.post(
+        f"/finance/payouts/{march.pk}/cancel/", {"reason": "wrong month"}, follow=True
+    )
+    assert (
+        "The payout of March 2026 is cancelled: no check was issued." in response.content.decode()
+    )
+    march.refresh_from_db()
+    assert march.status == "cancelled"
+    assert march.events.last().reason == "wrong month"

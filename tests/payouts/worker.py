@@ -51,6 +51,19 @@ def worker_start(env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
 
 
 def queue_forget(env: dict[str, str]) -> None:
+    """Drop the test queue and the messages a killed worker left unacknowledged on it (kombu
+    keeps them in the `unacked` hash, to restore them an hour later)."""
+    import json
+
     from cooperative.health import redis_client
 
-    redis_client().delete(env["PAYOUTS_QUEUE"])
+    client = redis_client()
+    client.delete(env["PAYOUTS_QUEUE"])
+    for tag, payload in client.hgetall("unacked").items():
+        try:
+            routing_key = json.loads(payload)[2]
+        except (ValueError, IndexError, TypeError):
+            continue
+        if str(routing_key).startswith("payouts-test-"):
+            client.hdel("unacked", tag)
+            client.zrem("unacked_index", tag)
