@@ -10,8 +10,21 @@ from django.http import HttpRequest
 from .models import AuditEvent
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records kept as history: listed and shown, never added, changed or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """The audit log is append-only: staff with view permission can read and filter it, nobody edits it."""
 
     list_display = (
@@ -31,12 +44,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_per_page = 100
     show_full_result_count = False
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

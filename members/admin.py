@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from cooperative.admin import ReadOnlyAdmin
 from cooperative.exceptions import ApplicationError
 
 from . import services
@@ -42,17 +43,6 @@ def _copy_saved(saved: Any, shown: Any) -> None:
     Django built from the form (the version number, the code as stored)."""
     for field in saved._meta.concrete_fields:
         setattr(shown, field.attname, getattr(saved, field.attname))
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class MembershipInline(admin.TabularInline):

@@ -551,23 +551,27 @@ def _header_key(name: str) -> str:
     return re.sub(r"\s+", " ", name.strip().lower().replace("_", " "))
 
 
-def payments_import_csv(*, file_name: str, content: bytes, actor: Any) -> PaymentImport:
-    """Import a CSV of payments (reference, date, member number or employer code, amount).
-    Each good line is recorded and applied on its own; a reference already recorded (now or
-    earlier in the file) is skipped as a duplicate; every other bad line is rejected with its
-    line number and reason. Importing the same file twice records nothing twice."""
+def csv_text(content: bytes) -> str:
+    """An uploaded CSV file's text: at most 5 MB, UTF-8 (a byte-order mark is fine)."""
     if len(content) > IMPORT_MAX_BYTES:
         raise ApplicationError(
             "The file is larger than 5 MB: split it.", errors={"file": ["Larger than 5 MB."]}
         )
     try:
-        text = content.decode("utf-8-sig")
+        return content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ApplicationError(
             "The file is not UTF-8 text: export it as CSV (UTF-8).",
             errors={"file": ["Not a UTF-8 CSV file."]},
         ) from None
-    reader = csv.reader(io.StringIO(text))
+
+
+def payments_import_csv(*, file_name: str, content: bytes, actor: Any) -> PaymentImport:
+    """Import a CSV of payments (reference, date, member number or employer code, amount).
+    Each good line is recorded and applied on its own; a reference already recorded (now or
+    earlier in the file) is skipped as a duplicate; every other bad line is rejected with its
+    line number and reason. Importing the same file twice records nothing twice."""
+    reader = csv.reader(io.StringIO(csv_text(content)))
     header = next(reader, None)
     keys = [_header_key(h) for h in header or []]
     wanted: dict[str, int | None] = {"reference": None, "date": None, "payer": None, "amount": None}

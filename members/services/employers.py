@@ -40,7 +40,7 @@ from ..models import (
     RosterUpload,
     RosterUploadStatus,
 )
-from .billing import _employer_invoice_recompute, _parse_date
+from .billing import IMPORT_MAX_BYTES, _employer_invoice_recompute, _parse_date, csv_text
 from .enrollment import _validate_person, plan_current, start_date_for_enrollment
 
 __all__ = [
@@ -51,7 +51,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
-ROSTER_MAX_BYTES = 5 * 1024 * 1024
+ROSTER_MAX_BYTES = IMPORT_MAX_BYTES
 ROSTER_INVITE_MAX_AGE_DAYS = 60
 _INVITE_SALT = "members.roster-invite"
 # Fields a roster can change on an enrolled employee (the date of birth is never changed by a
@@ -193,18 +193,7 @@ def membership_employer_end(
 
 def _read_roster(content: bytes) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The file's lines as dicts (the good ones) and the rejected ones with their reasons."""
-    if len(content) > ROSTER_MAX_BYTES:
-        raise ApplicationError(
-            "The file is larger than 5 MB: split it.", errors={"file": ["Larger than 5 MB."]}
-        )
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ApplicationError(
-            "The file is not UTF-8 text: export it as CSV (UTF-8).",
-            errors={"file": ["Not a UTF-8 CSV file."]},
-        ) from None
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(csv_text(content)))
     header = next(reader, None) or []
     columns: dict[str, int] = {}
     for index, name in enumerate(header):

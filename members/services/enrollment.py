@@ -131,6 +131,18 @@ def plan_current(code: str, on: date) -> Plan | None:
     )
 
 
+def _birth_problem(birth: Any, start: date) -> str | None:
+    """Why a date of birth cannot be accepted (None when it can): eligibility is being under 65
+    on the start date — the only question asked about a person's health or age."""
+    if not isinstance(birth, date):
+        return "Enter the date of birth as YYYY-MM-DD."
+    if birth > timezone.localdate():
+        return "The date of birth is in the future."
+    if age_on(birth, start) > OLDEST_AGE_AT_START:
+        return f"Members must be under 65 on their start date ({start:%B %-d, %Y})."
+    return None
+
+
 def _validate_person(
     data: dict[str, Any], start: date, *, consent: bool = True, phone: bool = True
 ) -> dict[str, Any]:
@@ -168,14 +180,8 @@ def _validate_person(
         else:
             clean[field] = str(data[field]).strip()
     birth = data.get("date_of_birth")
-    if not isinstance(birth, date):
-        errors["date_of_birth"] = ["Enter the date of birth as YYYY-MM-DD."]
-    elif birth > timezone.localdate():
-        errors["date_of_birth"] = ["The date of birth is in the future."]
-    elif age_on(birth, start) > OLDEST_AGE_AT_START:
-        errors["date_of_birth"] = [
-            f"Members must be under 65 on their start date ({start:%B %-d, %Y})."
-        ]
+    if (problem := _birth_problem(birth, start)) is not None:
+        errors["date_of_birth"] = [problem]
     else:
         clean["date_of_birth"] = birth
     if consent and not data.get("accept_terms"):
@@ -262,14 +268,8 @@ def _validate_dependent(data: dict[str, Any], start: date, index: int) -> dict[s
         except ValidationError as error:
             errors[field] = [str(m) for m in error.messages]
     birth = data.get("date_of_birth")
-    if not isinstance(birth, date):
-        errors["date_of_birth"] = ["Enter the date of birth as YYYY-MM-DD."]
-    elif birth > timezone.localdate():
-        errors["date_of_birth"] = ["The date of birth is in the future."]
-    elif age_on(birth, start) > OLDEST_AGE_AT_START:
-        errors["date_of_birth"] = [
-            f"Members must be under 65 on their start date ({start:%B %-d, %Y})."
-        ]
+    if (problem := _birth_problem(birth, start)) is not None:
+        errors["date_of_birth"] = [problem]
     else:
         clean["date_of_birth"] = birth
     if not str(data.get("pcp_npi") or "").strip():
