@@ -26,6 +26,14 @@ app.conf.beat_schedule = {
         "task": "members.memberships_daily",
         "schedule": crontab(hour=0, minute=20),  # activate, move plan versions, lapse
     },
+    "credentialing-daily": {
+        "task": "credentialing.monitoring_daily",
+        "schedule": crontab(hour=0, minute=30),  # expirables, recredentialing, letters due
+    },
+    "credentialing-screening-monthly": {
+        "task": "credentialing.screening_monthly",
+        "schedule": crontab(day_of_month=2, hour=2, minute=0),  # after OIG's monthly update
+    },
     "members-invoices-monthly": {
         "task": "members.invoices_generate",
         "schedule": crontab(day_of_month=1, hour=1, minute=0),

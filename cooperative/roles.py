@@ -55,6 +55,48 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "providers.view_agreementproposal",
         "providers.view_payercontractoffer",
         *(f"members.view_{m}" for m in ("member", "membership", "plan", "employergroup")),
+        "providers.view_practitionerstatusevent",
+        *(
+            f"credentialing.{action}_{model}"
+            for model in (
+                "credentialingapplication",
+                "license",
+                "dearegistration",
+                "education",
+                "boardcertification",
+                "workhistory",
+                "hospitalaffiliation",
+                "malpracticeinsurance",
+                "malpracticeclaim",
+                "attachment",
+                "verification",
+                "changerequest",
+            )
+            for action in ("view", "add", "change")
+        ),  # fmt: skip
+        *(
+            f"credentialing.delete_{model}"
+            for model in (
+                "license",
+                "dearegistration",
+                "education",
+                "boardcertification",
+                "workhistory",
+                "hospitalaffiliation",
+                "malpracticeinsurance",
+                "malpracticeclaim",
+            )
+        ),  # fmt: skip
+        "credentialing.decide_credentialingapplication",
+        "credentialing.download_attachment",
+        "credentialing.view_applicationevent",
+        "credentialing.view_committeedecision",
+        "credentialing.view_stafftask",
+        "credentialing.change_stafftask",
+        "credentialing.view_screeningrun",
+        "credentialing.add_screeningrun",
+        "credentialing.view_screeningresult",
+        "credentialing.change_screeningresult",
     },
     Role.ADVOCATE: {
         "providers.view_payer",

@@ -27,6 +27,8 @@ if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 # Uploaded photos: largest accepted size in bytes.
 MAX_PHOTO_BYTES = env.int("MAX_PHOTO_BYTES", default=2 * 1024 * 1024)
+# Credentialing attachments (PDF, PNG, JPEG only, judged by content).
+MAX_ATTACHMENT_BYTES = env.int("MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -284,6 +286,12 @@ SPECTACULAR_SETTINGS = {
         "AgreementStatusEnum": "providers.models.AgreementStatus",
         "PayerContractStatusEnum": "providers.models.PayerContractStatus",
         "PayerContractOfferStatusEnum": "providers.models.PayerContractOfferStatus",
+        "ApplicationStatusEnum": "credentialing.models.ApplicationStatus",
+        "ApplicationKindEnum": "credentialing.models.ApplicationKind",
+        "AttachmentKindEnum": "credentialing.models.AttachmentKind",
+        "WorkHistoryKindEnum": "credentialing.models.WorkHistoryKind",
+        "EducationKindEnum": "credentialing.models.EducationKind",
+        "ClaimStatusEnum": "credentialing.models.ClaimStatus",
     },
 }
 

@@ -18,6 +18,7 @@ api_v1: list[Any] = [
     path("me/", api.MeView.as_view(), name="api-me"),
     path("", include("providers.api_urls")),
     path("", include("members.api_urls")),
+    path("", include("credentialing.api_urls")),
 ]
 
 urlpatterns = [
@@ -37,6 +38,7 @@ urlpatterns = [
     path("provider/statements/", include("payouts.provider_urls")),
     path("provider/", include("providers.portal_urls")),
     path("finance/payouts/", include("payouts.urls")),
+    path("credentialing/", include("credentialing.urls")),
     path("", include("members.urls")),
 ]
 

@@ -187,3 +187,36 @@ def format_phone(e164: str) -> str:
         d = e164[2:]
         return f"({d[:3]}) {d[3:6]}-{d[6:]}"
     return e164
+
+
+# DEA registrant types: the first letter of a DEA number (practitioners A, B, F, G; mid-levels M;
+# distributors, manufacturers and others the rest).
+DEA_FIRST_LETTERS = frozenset("ABCDEFGHJKLMPRSTUX")
+
+
+def normalize_dea(value: str) -> str:
+    """A DEA registration number: two letters and seven digits, the last a check digit.
+
+    The check digit is the last digit of (d1 + d3 + d5) + 2 × (d2 + d4 + d6).
+    """
+    text = str(value or "").strip().upper()
+    if not re.fullmatch(r"[A-Z][A-Z9]\d{7}", text):
+        raise ValidationError(
+            "A DEA number is two letters and seven digits, e.g. AB1234563.", code="dea_format"
+        )
+    if text[0] not in DEA_FIRST_LETTERS:
+        raise ValidationError(
+            f"A DEA number cannot start with {text[0]} (not a DEA registrant type).",
+            code="dea_type",
+        )
+    d = [int(c) for c in text[2:]]
+    if (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10 != d[6]:
+        raise ValidationError(
+            "This DEA number fails its check digit: please check it for a typing error.",
+            code="dea_check",
+        )
+    return text
+
+
+def validate_dea(value: str) -> None:
+    normalize_dea(value)

@@ -1,1 +1,47 @@
-"""views of the credentialing app (see STYLE.md: the rooms of an app)."""
+"""Staff pages of credentialing: the dashboard (the admin is the main workplace)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from cooperative.permissions import role_required
+from cooperative.roles import Role
+
+from . import selectors
+from .models import CLOCK_DAYS, VERIFICATION_MAX_AGE_DAYS
+
+
+def _chart(weekly: list[Any]) -> list[dict[str, Any]]:
+    """Bars of the median days from complete to decision, per week (server-drawn SVG)."""
+    top = max([m for _w, m, _n in weekly if m is not None] + [CLOCK_DAYS])
+    bars = []
+    for index, (week, median, count) in enumerate(weekly):
+        height = int((median or 0) * 100 / top)
+        bars.append({"week": week, "median": median, "count": count, "x": index * 44 + 8,
+                     "y": 110 - height, "height": height, "label_x": index * 44 + 24,
+                     "over": median is not None and median >= CLOCK_DAYS})  # fmt: skip
+    return bars
+
+
+@never_cache
+@role_required(Role.PROVIDER_SERVICES)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Counts per stage, the overdue list, the median days to decision and open tasks."""
+    today = timezone.localdate()
+    figures = selectors.dashboard(today=today)
+    chart = _chart(figures.weekly)
+    top = max([m for _w, m, _n in figures.weekly if m is not None] + [CLOCK_DAYS])
+    return render(
+        request,
+        "credentialing/dashboard.html",
+        {"figures": figures, "chart": chart, "chart_width": max(88, len(chart) * 44 + 16),
+         "promise_y": 110 - int(CLOCK_DAYS * 100 / top), "clock_days": CLOCK_DAYS,
+         "max_age": VERIFICATION_MAX_AGE_DAYS,
+         "overdue": [(a, (today - a.due_on).days) for a in figures.overdue], "tasks": list(selectors.open_tasks()[:20]),
+         "nav": "credentialing"},
+    )  # fmt: skip

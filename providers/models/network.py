@@ -122,6 +122,9 @@ class Clinic(TimeStampedModel):
     # The full account number is stored only encrypted (cooperative.crypto); pages show the last 4.
     bank_account_last4 = models.CharField(max_length=4, blank=True)
     bank_account_encrypted = models.TextField(blank=True, editable=False)
+    # Set by credentialing when a committee approves (recredentialing every 36 months).
+    last_credentialed_on = models.DateField(null=True, blank=True, editable=False)
+    recredential_due_on = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["legal_name"]
@@ -291,6 +294,7 @@ class Gender(models.TextChoices):
 class PractitionerStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
     INACTIVE = "inactive", "Inactive"
 
 
@@ -330,6 +334,9 @@ class Practitioner(TimeStampedModel):
         max_length=20, choices=PractitionerStatus.choices, default=PractitionerStatus.PENDING
     )
     last_verified_on = models.DateField(null=True, blank=True)
+    # Set by credentialing when a committee approves (recredentialing every 36 months).
+    last_credentialed_on = models.DateField(null=True, blank=True, editable=False)
+    recredential_due_on = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -370,6 +377,27 @@ class Practitioner(TimeStampedModel):
     @property
     def places_left(self) -> int:
         return max(self.panel_capacity - self.panel_member_count, 0)
+
+
+class PractitionerStatusEvent(models.Model):
+    """One row per change of a practitioner's listing status: who, when, from, to, why."""
+
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.PROTECT, related_name="status_events"
+    )
+    from_status = models.CharField(max_length=20, choices=PractitionerStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=PractitionerStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    occurred_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.practitioner_id}: {self.from_status or '-'} -> {self.to_status}"
 
 
 class PractitionerRole(TimeStampedModel):

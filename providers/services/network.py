@@ -31,6 +31,7 @@ from ..models import (
     Practitioner,
     PractitionerRole,
     PractitionerStatus,
+    PractitionerStatusEvent,
     ZipCode,
 )
 
@@ -374,6 +375,13 @@ def practitioner_create(
     _apply_photo(practitioner, photo)
     _save_validated(practitioner)
     _set_specialties(practitioner, specialties)
+    PractitionerStatusEvent.objects.create(
+        practitioner=practitioner,
+        from_status="",
+        to_status=practitioner.status,
+        actor=_user(actor),
+        reason="Created",
+    )
     audit_record(actor=actor, action=AuditAction.CREATE, obj=practitioner)
     return practitioner
 
@@ -390,6 +398,7 @@ def practitioner_update(
     """Change a practitioner's listing; audited with the fields changed."""
     practitioner = Practitioner.objects.select_for_update().get(pk=practitioner.pk)
     changed = _changed(practitioner, data, PRACTITIONER_FIELDS + ["status"])
+    from_status = practitioner.status
     for field in changed:
         setattr(practitioner, field, data[field])
     if data.get("slug") and data["slug"] != practitioner.slug:
@@ -404,18 +413,82 @@ def practitioner_update(
         _set_specialties(practitioner, specialties)
         if before != set(practitioner.specialties.values_list("pk", flat=True)):
             changed.append("specialties")
+    if "status" in changed:
+        PractitionerStatusEvent.objects.create(
+            practitioner=practitioner,
+            from_status=from_status,
+            to_status=practitioner.status,
+            actor=_user(actor),
+            reason=str(data.get("status_reason") or "")[:500],
+        )
     _audit_changes(actor, practitioner, changed)
     return practitioner
 
 
 @transaction.atomic
-def practitioner_set_status(*, practitioner: Practitioner, status: str, actor: Any) -> Practitioner:
-    """Activate or deactivate a practitioner's listing."""
+def practitioner_set_status(
+    *, practitioner: Practitioner, status: str, actor: Any, reason: str = ""
+) -> Practitioner:
+    """Activate, suspend or deactivate a practitioner's listing; an event row records who and why."""
     if status not in PractitionerStatus.values:
         raise ApplicationError(
             f"Unknown status '{status}'.", errors={"status": ["Unknown status."]}
         )
-    return practitioner_update(practitioner=practitioner, actor=actor, status=status)
+    return practitioner_update(
+        practitioner=practitioner, actor=actor, status=status, status_reason=reason
+    )
+
+
+@transaction.atomic
+def practitioner_credentialed(
+    *, practitioner: Practitioner, actor: Any, on: date, recredential_due_on: date
+) -> Practitioner:
+    """A committee approved the practitioner: listed (active), credentialed on `on`, due again later."""
+    practitioner = Practitioner.objects.select_for_update().get(pk=practitioner.pk)
+    practitioner.last_credentialed_on = on
+    practitioner.recredential_due_on = recredential_due_on
+    practitioner.save(update_fields=["last_credentialed_on", "recredential_due_on", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=practitioner,
+        detail=f"credentialed {on.isoformat()}, due {recredential_due_on.isoformat()}",
+    )
+    if practitioner.status != PractitionerStatus.ACTIVE:
+        practitioner = practitioner_set_status(
+            practitioner=practitioner,
+            status=PractitionerStatus.ACTIVE,
+            actor=actor,
+            reason="Approved by the credentialing committee",
+        )
+    return practitioner
+
+
+@transaction.atomic
+def clinic_credentialed(
+    *, clinic: Clinic, actor: Any, on: date, recredential_due_on: date
+) -> Clinic:
+    """A committee approved the clinic: active in the network, credentialed on `on`, due again later."""
+    clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    clinic.last_credentialed_on = on
+    clinic.recredential_due_on = recredential_due_on
+    clinic.save(update_fields=["last_credentialed_on", "recredential_due_on", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=clinic,
+        detail=f"credentialed {on.isoformat()}, due {recredential_due_on.isoformat()}",
+    )
+    reason = "Approved by the credentialing committee"
+    if clinic.status == ClinicStatus.PROSPECT:
+        clinic = clinic_transition(
+            clinic=clinic, to_status=ClinicStatus.CREDENTIALING, actor=actor, reason=reason
+        )
+    if clinic.status in (ClinicStatus.CREDENTIALING, ClinicStatus.SUSPENDED):
+        clinic = clinic_transition(
+            clinic=clinic, to_status=ClinicStatus.ACTIVE, actor=actor, reason=reason
+        )
+    return clinic
 
 
 @transaction.atomic

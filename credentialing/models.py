@@ -1,1 +1,0 @@
-"""models of the credentialing app (see STYLE.md: the rooms of an app)."""

@@ -1,1 +1,0 @@
-"""services of the credentialing app (see STYLE.md: the rooms of an app)."""

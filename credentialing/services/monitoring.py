@@ -1,0 +1,372 @@
+"""Monitoring writes: staff tasks raised by the daily and monthly jobs, expirables and recredentialing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cooperative.audit import audit_record
+from cooperative.exceptions import ApplicationError
+from cooperative.models import AuditAction
+
+from ..models import (
+    NOTIFICATION_DAYS,
+    OPEN_STATUSES,
+    ApplicationKind,
+    CommitteeDecision,
+    CredentialingApplication,
+    StaffTask,
+    SubjectType,
+    TaskKind,
+    TaskStatus,
+)
+
+
+def _user(actor: Any) -> Any:
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def staff_task_raise(
+    *,
+    key: str,
+    kind: str,
+    title: str,
+    due_on: date,
+    practitioner: Any = None,
+    clinic: Any = None,
+    application: Any = None,
+) -> tuple[StaffTask, bool]:
+    """Open a task once per `key` (a job that runs twice raises nothing twice); returns (task, created)."""
+    existing = StaffTask.objects.filter(key=key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            task = StaffTask.objects.create(
+                key=key,
+                kind=kind,
+                title=title[:300],
+                due_on=due_on,
+                practitioner=practitioner,
+                clinic=clinic,
+                application=application,
+            )
+    except IntegrityError:  # raised concurrently by another worker: theirs stands
+        return StaffTask.objects.get(key=key), False
+    return task, True
+
+
+@transaction.atomic
+def staff_task_complete(*, task: StaffTask, actor: Any, note: str = "") -> StaffTask:
+    """Mark a task done (who, when, optional note); audited."""
+    task = StaffTask.objects.select_for_update().get(pk=task.pk)
+    if task.status == TaskStatus.DONE:
+        raise ApplicationError("This task is already done.", errors={"status": ["Already done."]})
+    task.status = TaskStatus.DONE
+    task.done_at = timezone.now()
+    task.done_by = _user(actor)
+    if note:
+        task.note = (task.note + "\n" + note).strip()
+    task.save(update_fields=["status", "done_at", "done_by", "note"])
+    audit_record(actor=actor, action=AuditAction.UPDATE, obj=task, detail="task done")
+    return task
+
+
+# --- Expirables ---------------------------------------------------------------------------
+
+EXPIRY_WARNINGS = (30, 60, 90)
+
+
+def _subject_of(application: CredentialingApplication) -> dict[str, Any]:
+    if application.subject_type == SubjectType.CLINIC:
+        return {"clinic": application.clinic, "practitioner": None}
+    return {"practitioner": application.practitioner, "clinic": application.clinic}
+
+
+def _expirables(application: CredentialingApplication) -> list[tuple[str, Any, str, date]]:
+    """(kind, record, label, expires_on) of a current application: licenses, DEA, insurance."""
+    rows: list[tuple[str, Any, str, date]] = []
+    for lic in application.licenses.all():
+        rows.append(("license", lic, f"{lic.state} license {lic.number}", lic.expires_on))
+    for dea in application.dea_registrations.all():
+        rows.append(("dea", dea, f"DEA registration {dea.number}", dea.expires_on))
+    for policy in application.insurance_policies.all():
+        label = (
+            "Liability insurance"
+            if application.subject_type == SubjectType.CLINIC
+            else "Malpractice insurance"
+        )
+        rows.append(
+            (
+                "insurance",
+                policy,
+                f"{label} {policy.carrier} {policy.policy_number}",
+                policy.expires_on,
+            )
+        )
+    if application.facility_license_expires_on:
+        rows.append(
+            (
+                "facility_license",
+                application,
+                f"Facility license {application.facility_license_state} {application.facility_license_number}",
+                application.facility_license_expires_on,
+            )
+        )
+    return rows
+
+
+# An expired license or malpractice policy takes the listing down until renewed (DEA raises a task).
+SUSPENDING_KINDS = ("license", "insurance", "facility_license")
+
+
+def expired_credentials(application: CredentialingApplication, *, today: date) -> list[str]:
+    """Labels of the suspending credentials of an application that have expired by `today`."""
+    return [
+        label
+        for kind, _record, label, expires_on in _expirables(application)
+        if kind in SUSPENDING_KINDS and expires_on < today
+    ]
+
+
+@dataclass
+class ExpirablesSummary:
+    warnings_raised: int = 0
+    expired_raised: int = 0
+    suspended: list[str] = field(default_factory=list)
+
+
+def expirables_check(*, today: date | None = None) -> ExpirablesSummary:
+    """Daily: warn at 90/60/30 days before expiry; an expired license or policy suspends the listing."""
+    today = today or timezone.localdate()
+    summary = ExpirablesSummary()
+    horizon = today + timedelta(days=max(EXPIRY_WARNINGS))
+    current = (
+        CredentialingApplication.objects.filter(is_current=True)
+        .select_related("practitioner", "clinic")
+        .prefetch_related("licenses", "dea_registrations", "insurance_policies")
+    )
+    for application in current.iterator(chunk_size=500):
+        subject = _subject_of(application)
+        for kind, record, label, expires_on in _expirables(application):
+            if expires_on > horizon:
+                continue
+            name = application.subject_name
+            if expires_on < today:
+                _task, created = staff_task_raise(
+                    key=f"expired:{kind}:{record.pk}:{expires_on.isoformat()}",
+                    kind=TaskKind.EXPIRED,
+                    title=f"{label} of {name} expired on {expires_on:%m/%d/%Y}",
+                    due_on=today,
+                    application=application,
+                    **subject,
+                )
+                summary.expired_raised += int(created)
+                continue
+            days_left = (expires_on - today).days
+            threshold = min(t for t in EXPIRY_WARNINGS if days_left <= t)
+            _task, created = staff_task_raise(
+                key=f"expiring:{kind}:{record.pk}:{expires_on.isoformat()}:{threshold}",
+                kind=TaskKind.EXPIRING,
+                title=f"{label} of {name} expires on {expires_on:%m/%d/%Y} (within {threshold} days)",
+                due_on=expires_on,
+                application=application,
+                **subject,
+            )
+            summary.warnings_raised += int(created)
+        expired = expired_credentials(application, today=today)
+        if expired:
+            reason = "Expired: " + "; ".join(expired)
+            if _suspend_listing(application, reason=reason):
+                summary.suspended.append(application.subject_name)
+    return summary
+
+
+def _suspend_listing(application: CredentialingApplication, *, reason: str) -> bool:
+    """Take the subject's listing down (status and event); False when it was not active."""
+    from providers import services as provider_services
+    from providers.models import ClinicStatus, PractitionerStatus
+
+    if application.subject_type == SubjectType.CLINIC:
+        clinic = application.clinic
+        if clinic.status != ClinicStatus.ACTIVE:
+            return False
+        provider_services.clinic_transition(
+            clinic=clinic, to_status=ClinicStatus.SUSPENDED, actor=None, reason=reason[:500]
+        )
+        return True
+    practitioner = application.practitioner
+    if practitioner.status != PractitionerStatus.ACTIVE:
+        return False
+    provider_services.practitioner_set_status(
+        practitioner=practitioner,
+        status=PractitionerStatus.SUSPENDED,
+        actor=None,
+        reason=reason[:500],
+    )
+    return True
+
+
+def listing_holds(application: CredentialingApplication, *, today: date | None = None) -> list[str]:
+    """What keeps a suspended listing down: expired credentials and open or confirmed exclusion matches."""
+    from ..models import ReviewStatus, ScreeningResult
+
+    today = today or timezone.localdate()
+    holds = expired_credentials(application, today=today)
+    results = ScreeningResult.objects.filter(
+        review_status__in=(ReviewStatus.OPEN, ReviewStatus.CONFIRMED)
+    )
+    if application.subject_type == SubjectType.CLINIC:
+        results = results.filter(clinic=application.clinic)
+    else:
+        results = results.filter(practitioner=application.practitioner)
+    if results.exists():
+        holds.append("An exclusion match is open or confirmed")
+    return holds
+
+
+@transaction.atomic
+def expirable_renew(
+    *, record: Any, actor: Any, expires_on: date, issued_on: date | None = None
+) -> Any:
+    """A credential was renewed: record the new expiry; a listing suspended only for it comes back."""
+    from providers import services as provider_services
+    from providers.models import ClinicStatus, PractitionerStatus
+
+    model = type(record)
+    if model.__name__ not in ("License", "DeaRegistration", "MalpracticeInsurance"):
+        raise ApplicationError("Only licenses, DEA registrations and insurance policies renew.")
+    record = model.objects.select_for_update().get(pk=record.pk)
+    if expires_on <= record.expires_on:
+        raise ApplicationError(
+            f"The new expiry must be after the current one ({record.expires_on:%m/%d/%Y}).",
+            errors={"expires_on": ["Must be after the current expiry."]},
+        )
+    if issued_on is not None and issued_on >= expires_on:
+        raise ApplicationError(
+            "A credential cannot expire before it was issued.",
+            errors={"expires_on": ["Must be after the issue date."]},
+        )
+    old = record.expires_on
+    record.expires_on = expires_on
+    if issued_on is not None:
+        record.issued_on = issued_on
+    record.save(update_fields=["expires_on", "issued_on"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=record,
+        detail=f"renewed: expiry {old.isoformat()} -> {expires_on.isoformat()}",
+    )
+    application = record.application
+    if application.is_current and not listing_holds(application):
+        reason = f"Renewed: {record} now expires {expires_on:%m/%d/%Y}"
+        if application.subject_type == SubjectType.CLINIC:
+            if application.clinic.status == ClinicStatus.SUSPENDED:
+                provider_services.clinic_transition(
+                    clinic=application.clinic,
+                    to_status=ClinicStatus.ACTIVE,
+                    actor=actor,
+                    reason=reason,
+                )
+        elif application.practitioner.status == PractitionerStatus.SUSPENDED:
+            provider_services.practitioner_set_status(
+                practitioner=application.practitioner,
+                status=PractitionerStatus.ACTIVE,
+                actor=actor,
+                reason=reason,
+            )
+    return record
+
+
+# --- Recredentialing and notifications ----------------------------------------------------
+
+RECREDENTIALING_LEAD_DAYS = 180
+
+
+def recredentialing_open_due(*, today: date | None = None) -> list[CredentialingApplication]:
+    """Daily: open a recredentialing application 180 days before the due date (once)."""
+    from .applications import application_create
+
+    today = today or timezone.localdate()
+    limit = today + timedelta(days=RECREDENTIALING_LEAD_DAYS)
+    opened = []
+    due = CredentialingApplication.objects.filter(is_current=True).select_related(
+        "practitioner", "clinic", "location"
+    )
+    for current in due.iterator(chunk_size=500):
+        subject_due = (
+            current.clinic.recredential_due_on
+            if current.subject_type == SubjectType.CLINIC
+            else current.practitioner.recredential_due_on
+        )
+        if subject_due is None or subject_due > limit:
+            continue
+        open_exists = CredentialingApplication.objects.filter(
+            status__in=OPEN_STATUSES, subject_type=current.subject_type
+        ).filter(
+            **(
+                {"clinic": current.clinic}
+                if current.subject_type == SubjectType.CLINIC
+                else {"practitioner": current.practitioner}
+            )
+        )
+        if open_exists.exists():
+            continue
+        application = application_create(
+            actor=None,
+            subject_type=current.subject_type,
+            practitioner=current.practitioner
+            if current.subject_type == SubjectType.PRACTITIONER
+            else None,
+            clinic=current.clinic,
+            kind=ApplicationKind.RECREDENTIALING,
+            recredentialing_of=current,
+            reason=f"Opened automatically: recredentialing due {subject_due:%m/%d/%Y}",
+            date_of_birth=current.date_of_birth,
+            email=current.email,
+            phone=current.phone,
+        )
+        staff_task_raise(
+            key=f"recredentialing:{current.pk}",
+            kind=TaskKind.RECREDENTIALING,
+            title=f"Recredential {current.subject_name} by {subject_due:%m/%d/%Y}",
+            due_on=subject_due,
+            application=application,
+            **_subject_of(current),
+        )
+        opened.append(application)
+    return opened
+
+
+def notifications_due(*, today: date | None = None) -> int:
+    """Daily: a decision whose letter has not been sent 7 days before its 30-day limit raises a task."""
+    today = today or timezone.localdate()
+    raised = 0
+    pending = CommitteeDecision.objects.filter(
+        notified_on__isnull=True,
+        decided_on__lte=today - timedelta(days=NOTIFICATION_DAYS - 7),
+    ).select_related("application__practitioner", "application__clinic")
+    for decision in pending:
+        application = decision.application
+        _task, created = staff_task_raise(
+            key=f"notify:{decision.pk}",
+            kind=TaskKind.NOTIFICATION_DUE,
+            title=f"Send the decision letter to {application.subject_name} by {decision.notify_by:%m/%d/%Y}",
+            due_on=decision.notify_by,
+            application=application,
+            **_subject_of(application),
+        )
+        raised += int(created)
+    return raised
+
+
+__all__ = [
+    "EXPIRY_WARNINGS", "RECREDENTIALING_LEAD_DAYS", "ExpirablesSummary", "expirable_renew",
+    "expirables_check", "expired_credentials", "listing_holds", "notifications_due",
+    "recredentialing_open_due", "staff_task_complete", "staff_task_raise",
+]  # fmt: skip
