@@ -246,7 +246,7 @@ class VerificationInline(admin.TabularInline):
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
         if obj is not None:
-            formset.form.base_fields["document"].queryset = obj.attachments.all()
+            formset.form.base_fields["document"].queryset = obj.attachments.all()  # type: ignore[attr-defined]
         return formset
 
 
@@ -255,7 +255,7 @@ class EventInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["occurred_at", "from_status", "to_status", "actor", "reason", "missing_items"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]
     verbose_name_plural = "history"
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -296,8 +296,8 @@ class _ApplicationAdminFormBase(forms.ModelForm):
         for code, _question in ATTESTATION_QUESTIONS:
             current = answers.get(code) or {}
             if f"att_{code}" in self.fields:
-                self.initial[f"att_{code}"] = {True: "yes", False: "no"}.get(
-                    current.get("answer"), ""
+                self.initial[f"att_{code}"] = {"True": "yes", "False": "no"}.get(
+                    str(current.get("answer")), ""
                 )
                 self.initial[f"att_{code}_why"] = current.get("explanation", "")
         if "received_on" in self.fields:
@@ -409,7 +409,7 @@ class CredentialingApplicationAdmin(admin.ModelAdmin):
         if obj is not None:
             fixed += ["subject_type", "kind", "practitioner", "clinic"]
             if obj.status not in OPEN_STATUSES:
-                fixed += [f for f in ApplicationAdminForm.Meta.fields if f not in fixed]
+                fixed += [f for f in _ApplicationAdminFormBase.Meta.fields if f not in fixed]
         return fixed
 
     def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -566,7 +566,7 @@ class CredentialingApplicationAdmin(admin.ModelAdmin):
     def attestation_summary(self, obj: CredentialingApplication) -> str:
         answers = obj.attestation or {}
         rows = [
-            (question, {True: "Yes", False: "No"}.get((answers.get(code) or {}).get("answer"), "—"),
+            (question, {"True": "Yes", "False": "No"}.get(str((answers.get(code) or {}).get("answer")), "—"),
              (answers.get(code) or {}).get("explanation", ""))
             for code, question in ATTESTATION_QUESTIONS
         ]  # fmt: skip
@@ -622,7 +622,8 @@ class CredentialingApplicationAdmin(admin.ModelAdmin):
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         application = form.instance
-        new, changed = [], []
+        new: list[Any] = []
+        changed: list[Any] = []
         for inline_form in formset.forms:
             if not inline_form.has_changed() or not inline_form.is_valid():
                 continue
@@ -631,7 +632,7 @@ class CredentialingApplicationAdmin(admin.ModelAdmin):
             instance = inline_form.save(commit=False)
             if formset.model is Attachment:
                 upload = inline_form.cleaned_data["file"]
-                saved = services.attachment_add(
+                saved: Any = services.attachment_add(
                     application=application,
                     actor=request.user,
                     kind=inline_form.cleaned_data["kind"],
@@ -739,7 +740,7 @@ class CredentialingApplicationAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/credentialing/step.html", context)
 
-    def letter_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def letter_view(self, request: HttpRequest, pk: int) -> Any:
         decision = get_object_or_404(CommitteeDecision, application_id=pk)
         if not self.has_view_permission(request, decision.application) or not decision.letter:
             raise Http404("No letter yet.")
@@ -749,13 +750,13 @@ class CredentialingApplicationAdmin(admin.ModelAdmin):
         audit_record(actor=request.user, action=AuditAction.EXPORT, obj=decision,
                      detail="decision letter", request=request)  # fmt: skip
         return FileResponse(
-            decision.letter.storage.open(decision.letter.name, "rb"),
+            decision.letter.storage.open(str(decision.letter.name), "rb"),
             as_attachment=True,
             filename=f"decision-letter-{pk}.pdf",
             content_type="application/pdf",
         )
 
-    def attachment_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def attachment_view(self, request: HttpRequest, pk: int) -> Any:
         attachment = get_object_or_404(Attachment, pk=pk)
         if not request.user.has_perm("credentialing.download_attachment"):
             from cooperative.audit import record_denied
@@ -846,7 +847,7 @@ class CredentialingApplicationAdmin(admin.ModelAdmin):
             messages.error(request, "Record a decision for one application at a time.")
             return None
         return HttpResponseRedirect(
-            reverse("admin:credentialing_step", args=[queryset.first().pk, "decide"])
+            reverse("admin:credentialing_step", args=[queryset[0].pk, "decide"])
         )
 
 
@@ -958,7 +959,7 @@ class StaffTaskAdmin(admin.ModelAdmin):
     list_select_related = ["assignee", "practitioner", "clinic"]
     readonly_fields = ["kind", "title", "practitioner", "clinic", "application", "due_on", "status",
                        "created_at", "done_at", "done_by", "note"]  # fmt: skip
-    fields = readonly_fields
+    fields = readonly_fields  # type: ignore[assignment]
     actions = ["mark_done"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -981,7 +982,7 @@ class ScreeningResultInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["practitioner", "clinic", "outcome", "matched_on", "matched_line", "review_status"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]
     show_change_link = True
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
@@ -1010,7 +1011,7 @@ class ScreeningRunAdmin(ReadOnlyAdmin):
     readonly_fields = ["source", "file_name", "file_sha256", "file_date", "status", "started_by",
                        "started_at", "finished_at", "rows_read", "rows_rejected", "line_error_list",
                        "practitioners_screened", "clinics_screened", "hits", "failure"]  # fmt: skip
-    fields = readonly_fields
+    fields = readonly_fields  # type: ignore[assignment]
 
     @admin.display(description="lines not read")
     def line_error_list(self, run: ScreeningRun) -> str:
@@ -1075,7 +1076,7 @@ class ScreeningResultAdmin(ReadOnlyAdmin):
     list_select_related = ["practitioner", "clinic", "run", "reviewed_by"]
     readonly_fields = ["run", "practitioner", "clinic", "outcome", "matched_on", "matched_line",
                        "matched_record", "review_status", "reviewed_by", "reviewed_at", "review_notes"]  # fmt: skip
-    fields = readonly_fields
+    fields = readonly_fields  # type: ignore[assignment]
     actions = ["review"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:

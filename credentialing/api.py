@@ -98,11 +98,11 @@ class ClockSerializer(serializers.Serializer):
 
 class ChecklistRowSerializer(serializers.Serializer):
     item = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     state = serializers.ChoiceField(choices=["ok", "missing", "stale", "unable", "adverse"])
     verified_on = serializers.DateField(allow_null=True, source="verification.verified_on")
     age_days = serializers.IntegerField(allow_null=True)
-    source = serializers.CharField(allow_null=True, source="verification.source")
+    source = serializers.CharField(allow_null=True, source="verification.source")  # type: ignore[assignment]
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -144,8 +144,8 @@ class ApplicationListSerializer(serializers.ModelSerializer):
 
     def get_npi(self, obj: CredentialingApplication) -> str | None:
         if obj.practitioner_id:
-            return obj.practitioner.npi
-        return obj.clinic.group_npi if obj.clinic_id else None
+            return obj.practitioner.npi  # type: ignore[union-attr]
+        return obj.clinic.group_npi if obj.clinic is not None else None
 
     @extend_schema(responses=ClockSerializer)
     def get_clock(self, obj: CredentialingApplication) -> dict[str, Any]:
@@ -179,7 +179,7 @@ class ApplicationDetailSerializer(ApplicationListSerializer):
     @extend_schema(responses=ChecklistRowSerializer(many=True))
     def get_checklist(self, obj: CredentialingApplication) -> list[dict[str, Any]]:
         rows = selectors.verification_checklist(obj, on=obj.decided_on or timezone.localdate())
-        return ChecklistRowSerializer(rows, many=True).data
+        return list(ChecklistRowSerializer(rows, many=True).data)
 
     def get_missing_now(self, obj: CredentialingApplication) -> list[str]:
         return services.application_missing_items(obj) if obj.is_open else []
@@ -241,7 +241,7 @@ class VerificationInputSerializer(serializers.Serializer):
     item = serializers.ChoiceField(choices=VerificationItem.choices)
     result = serializers.ChoiceField(choices=VerificationResult.choices)
     verified_on = serializers.DateField()
-    source = serializers.CharField(required=False, allow_blank=True, default="")
+    source = serializers.CharField(required=False, allow_blank=True, default="")  # type: ignore[assignment]
     reference = serializers.CharField(required=False, allow_blank=True, default="")
     document = serializers.IntegerField(required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, default="")

@@ -71,13 +71,13 @@ def verification_checklist(
     """Each checklist item with its latest verification and whether it can support a decision on `on`."""
     day = on or timezone.localdate()
     latest: dict[str, Verification] = {}
-    for verification in application.verifications.select_related("verified_by", "document"):
-        current = latest.get(verification.item)
-        if current is None or (verification.verified_on, verification.pk) > (
+    for candidate in application.verifications.select_related("verified_by", "document"):
+        current = latest.get(candidate.item)
+        if current is None or (candidate.verified_on, candidate.pk) > (
             current.verified_on,
             current.pk,
         ):
-            latest[verification.item] = verification
+            latest[candidate.item] = candidate
     rows = []
     for item, required in _required_items(application):
         verification = latest.get(item)
@@ -207,7 +207,7 @@ def dashboard(*, today: date | None = None, window_days: int = 90) -> Dashboard:
         .annotate(n=Count("id"))
         .values_list("status", "n")
     )
-    counts = [(s, ApplicationStatus(s).label, by_status.get(s, 0)) for s in OPEN_STATUSES]
+    counts = [(str(s), str(ApplicationStatus(s).label), by_status.get(s, 0)) for s in OPEN_STATUSES]
     overdue = list(
         CredentialingApplication.objects.filter(overdue_q(today))
         .select_related("practitioner", "clinic", "assignee")
@@ -222,12 +222,13 @@ def dashboard(*, today: date | None = None, window_days: int = 90) -> Dashboard:
             completed_on__isnull=False,
         ).values_list("completed_on", "decided_on")
     )
-    durations = [(d - c).days for c, d in decided]
+    decided_pairs = [(c, d) for c, d in decided if c is not None and d is not None]
+    durations = [(d - c).days for c, d in decided_pairs]
     weekly: list[tuple[date, float | None, int]] = []
     first_week = since - timedelta(days=since.weekday())
     week = first_week
     while week <= today:
-        in_week = [(d - c).days for c, d in decided if week <= d < week + timedelta(days=7)]
+        in_week = [(d - c).days for c, d in decided_pairs if week <= d < week + timedelta(days=7)]
         weekly.append((week, statistics.median(in_week) if in_week else None, len(in_week)))
         week += timedelta(days=7)
     tasks = StaffTask.objects.filter(status=TaskStatus.OPEN)

@@ -42,6 +42,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {"figures": figures, "chart": chart, "chart_width": max(88, len(chart) * 44 + 16),
          "promise_y": 110 - int(CLOCK_DAYS * 100 / top), "clock_days": CLOCK_DAYS,
          "max_age": VERIFICATION_MAX_AGE_DAYS,
-         "overdue": [(a, (today - a.due_on).days) for a in figures.overdue], "tasks": list(selectors.open_tasks()[:20]),
+         "overdue": [(a, (today - a.due_on).days if a.due_on else 0) for a in figures.overdue], "tasks": list(selectors.open_tasks()[:20]),
          "nav": "credentialing"},
     )  # fmt: skip

@@ -366,7 +366,7 @@ def attachment_open(*, attachment: Attachment, actor: Any) -> Any:
         obj=attachment,
         detail=f"download, application #{attachment.application_id}",
     )
-    return attachment.file.storage.open(attachment.file.name, "rb")
+    return attachment.file.storage.open(str(attachment.file.name), "rb")
 
 
 # --- Completeness -------------------------------------------------------------------------

@@ -142,6 +142,9 @@ def change_request_complete(
 
 def _apply(request: ChangeRequest, *, actor: Any) -> str:
     clinic, details, kind = request.clinic, request.details, request.kind
+    # Checked when the request was recorded: the kinds that need them have them.
+    requested_location: Any = request.location
+    requested_practitioner: Any = request.practitioner
     if kind == ChangeKind.ADD_LOCATION:
         location = provider_services.location_create(
             clinic=clinic, actor=actor, **{f: details.get(f, "") for f in LOCATION_DETAIL_FIELDS}
@@ -149,10 +152,10 @@ def _apply(request: ChangeRequest, *, actor: Any) -> str:
         request.created_location = location
         return f"location “{location.name}” added"
     if kind == ChangeKind.CHANGE_LOCATION:
-        provider_services.location_update(location=request.location, actor=actor, **details)
-        return f"location “{request.location.name}” changed ({', '.join(sorted(details))})"
+        provider_services.location_update(location=requested_location, actor=actor, **details)
+        return f"location “{requested_location.name}” changed ({', '.join(sorted(details))})"
     if kind == ChangeKind.CLOSE_LOCATION:
-        location = request.location
+        location = requested_location
         ended = 0
         for role in PractitionerRole.objects.filter(location=location, end_date__isnull=True):
             provider_services.practitioner_role_end(
@@ -163,19 +166,19 @@ def _apply(request: ChangeRequest, *, actor: Any) -> str:
         return f"location “{location.name}” closed; {ended} role(s) ended"
     if kind == ChangeKind.CHANGE_PRACTITIONER:
         provider_services.practitioner_update(
-            practitioner=request.practitioner, actor=actor, **details
+            practitioner=requested_practitioner, actor=actor, **details
         )
-        return f"{request.practitioner} changed ({', '.join(sorted(details))})"
+        return f"{requested_practitioner} changed ({', '.join(sorted(details))})"
     if kind == ChangeKind.REMOVE_PRACTITIONER:
         ended = 0
-        for role in _open_roles(request.practitioner, clinic):
+        for role in _open_roles(requested_practitioner, clinic):
             provider_services.practitioner_role_end(
                 role=role, actor=actor, end_date=max(request.effective_on, role.start_date)
             )
             ended += 1
-        return f"{request.practitioner} left: {ended} role(s) ended"
+        return f"{requested_practitioner} left: {ended} role(s) ended"
     # ADD_PRACTITIONER: a new practitioner joins only through credentialing.
-    practitioner = request.practitioner
+    practitioner = requested_practitioner
     if _open_roles(practitioner, clinic).exists():
         raise ConflictError(
             f"{practitioner} already practises at {clinic}.",

@@ -220,12 +220,13 @@ def _approve(application: CredentialingApplication, *, actor: Any, decided_on: d
     _current_of(application).exclude(pk=application.pk).update(is_current=False)
     application.is_current = True
     application.save(update_fields=["is_current", "updated_at"])
+    clinic: Any = application.clinic
+    practitioner: Any = application.practitioner
     if application.subject_type == SubjectType.CLINIC:
         provider_services.clinic_credentialed(
-            clinic=application.clinic, actor=actor, on=decided_on, recredential_due_on=due
+            clinic=clinic, actor=actor, on=decided_on, recredential_due_on=due
         )
         return
-    practitioner = application.practitioner
     provider_services.practitioner_credentialed(
         practitioner=practitioner, actor=actor, on=decided_on, recredential_due_on=due
     )

@@ -193,6 +193,7 @@ def _suspend_listing(application: CredentialingApplication, *, reason: str) -> b
 
     if application.subject_type == SubjectType.CLINIC:
         clinic = application.clinic
+        assert clinic is not None
         if clinic.status != ClinicStatus.ACTIVE:
             return False
         provider_services.clinic_transition(
@@ -200,6 +201,7 @@ def _suspend_listing(application: CredentialingApplication, *, reason: str) -> b
         )
         return True
     practitioner = application.practitioner
+    assert practitioner is not None
     if practitioner.status != PractitionerStatus.ACTIVE:
         return False
     provider_services.practitioner_set_status(
@@ -299,11 +301,11 @@ def recredentialing_open_due(*, today: date | None = None) -> list[Credentialing
         "practitioner", "clinic", "location"
     )
     for current in due.iterator(chunk_size=500):
-        subject_due = (
-            current.clinic.recredential_due_on
-            if current.subject_type == SubjectType.CLINIC
-            else current.practitioner.recredential_due_on
+        subject = (
+            current.clinic if current.subject_type == SubjectType.CLINIC else current.practitioner
         )
+        assert subject is not None
+        subject_due = subject.recredential_due_on
         if subject_due is None or subject_due > limit:
             continue
         open_exists = CredentialingApplication.objects.filter(
