@@ -52,6 +52,11 @@ def request_context_from(request: HttpRequest) -> RequestContext:
     )
 
 
+def user_or_none(actor: Any) -> Any:
+    """The acting user for a foreign key, or None for the system (a beat job, a worker)."""
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
 def audit_record(
     *,
     actor: Any,

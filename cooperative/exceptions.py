@@ -68,6 +68,27 @@ def _field_errors(detail: Any) -> dict[str, list[str]]:
     return {"non_field_errors": _as_list(detail)}
 
 
+def validation_errors(error: DjangoValidationError) -> dict[str, list[str]]:
+    """A Django ValidationError as {field: [messages]} ("non_field_errors" when it names none)."""
+    if hasattr(error, "error_dict"):
+        return {field: [str(m) for m in msgs] for field, msgs in error.message_dict.items()}
+    return {"non_field_errors": [str(m) for m in error.messages]}
+
+
+def application_error_from(error: DjangoValidationError) -> ApplicationError:
+    """A model's validation error as the ApplicationError services raise, first message on top."""
+    errors = validation_errors(error)
+    return ApplicationError(next(iter(errors.values()))[0], errors=errors)
+
+
+def full_clean_or_raise(instance: Any, *, exclude: list[str] | None = None) -> None:
+    """`instance.full_clean()`, refusing bad data with an ApplicationError (never a 500)."""
+    try:
+        instance.full_clean(exclude=exclude)
+    except DjangoValidationError as error:
+        raise application_error_from(error) from None
+
+
 def error_body(detail: str, errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """The one error shape of the API."""
     return {"detail": detail, "errors": errors or {}}
@@ -83,11 +104,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             record_denied(request, detail=exc.message)
         return Response(error_body(exc.message, exc.errors), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
-        if hasattr(exc, "error_dict"):
-            errors = {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
-        else:
-            errors = {"non_field_errors": [str(m) for m in exc.messages]}
-        return Response(error_body("Invalid input.", errors), status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            error_body("Invalid input.", validation_errors(exc)), status=status.HTTP_400_BAD_REQUEST
+        )
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

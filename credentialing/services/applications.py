@@ -7,14 +7,13 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from cooperative.audit import audit_record
-from cooperative.exceptions import ApplicationError, ConflictError
+from cooperative.audit import audit_record, user_or_none
+from cooperative.exceptions import ApplicationError, ConflictError, full_clean_or_raise
 from cooperative.models import AuditAction
 from providers.models import Clinic, Practitioner
 
@@ -51,29 +50,6 @@ DETAIL_MODELS = (
 ALLOWED_ATTACHMENT_TYPES = {"pdf": "application/pdf", "png": "image/png", "jpg": "image/jpeg"}
 
 
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
-def _errors_of(error: ValidationError) -> ApplicationError:
-    if hasattr(error, "error_dict"):
-        errors = {
-            field: [str(m) for m in messages] for field, messages in error.message_dict.items()
-        }
-    else:
-        errors = {"non_field_errors": [str(m) for m in error.messages]}
-    first_field, messages = next(iter(errors.items()))
-    label = "" if first_field == "__all__" else f"{first_field.replace('_', ' ')}: "
-    return ApplicationError(f"{label}{messages[0]}", errors=errors)
-
-
-def _full_clean(instance: models.Model, *, exclude: list[str] | None = None) -> None:
-    try:
-        instance.full_clean(exclude=exclude)
-    except ValidationError as error:
-        raise _errors_of(error) from None
-
-
 def _event(
     application: CredentialingApplication,
     *,
@@ -86,7 +62,7 @@ def _event(
         application=application,
         from_status=from_status,
         to_status=application.status,
-        actor=_user(actor),
+        actor=user_or_none(actor),
         reason=reason[:1000],
         missing_items=missing or [],
     )
@@ -169,7 +145,7 @@ def application_create(
         received_on=data.pop("received_on", None) or timezone.localdate(),
     )
     _apply_fields(application, data)
-    _full_clean(application)
+    full_clean_or_raise(application)
     try:
         with transaction.atomic():
             application.save()
@@ -222,7 +198,7 @@ def application_update(
     application = _locked(application)
     _require_open(application)
     changed = _apply_fields(application, data)
-    _full_clean(application)
+    full_clean_or_raise(application)
     application.save()
     if changed:
         audit_record(
@@ -245,7 +221,7 @@ def application_detail_save(
         raise ApplicationError("Not part of an application's form data.")
     record.application = application  # type: ignore[attr-defined]
     is_new = record.pk is None
-    _full_clean(record)
+    full_clean_or_raise(record)
     record.save()
     audit_record(
         actor=actor,
@@ -345,7 +321,7 @@ def attachment_add(
         content_type=ALLOWED_ATTACHMENT_TYPES[extension],
         size_bytes=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
-        uploaded_by=_user(actor),
+        uploaded_by=user_or_none(actor),
     )
     attachment.file.save(f"document.{extension}", ContentFile(content), save=False)
     attachment.save()

@@ -12,14 +12,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from cooperative.audit import audit_record
+from cooperative.audit import audit_record, user_or_none
 from cooperative.exceptions import ApplicationError, ConflictError
 from cooperative.models import AuditAction
 from providers import services as provider_services
 from providers.models import Clinic, Location, Practitioner, PractitionerRole
 
 from ..models import ChangeKind, ChangeRequest, ChangeStatus, SubjectType
-from .applications import _user, application_create
+from .applications import application_create
 
 LOCATION_DETAIL_FIELDS = ["name", "street", "street2", "city", "state", "zip_code", "phone"]
 PRACTITIONER_DETAIL_FIELDS = ["first_name", "last_name", "credentials", "languages", "bio"]
@@ -106,7 +106,7 @@ def change_request_create(
         requested_by=requested_by.strip()[:200],
         received_on=received_on or today,
         effective_on=effective_on or today,
-        created_by=_user(actor),
+        created_by=user_or_none(actor),
     )
     audit_record(actor=actor, action=AuditAction.CREATE, obj=request, detail=kind)
     return request
@@ -131,7 +131,7 @@ def change_request_complete(
         )
     note = _apply(request, actor=actor)
     request.status = ChangeStatus.COMPLETED
-    request.completed_by = _user(actor)
+    request.completed_by = user_or_none(actor)
     request.completed_at = timezone.now()
     request.resolution = "\n".join(x for x in (note, resolution.strip()) if x)
     request.save()
@@ -209,7 +209,7 @@ def change_request_reject(*, request: ChangeRequest, actor: Any, reason: str) ->
             errors={"status": [f"The request is {request.status}."]},
         )
     request.status = ChangeStatus.REJECTED
-    request.completed_by = _user(actor)
+    request.completed_by = user_or_none(actor)
     request.completed_at = timezone.now()
     request.resolution = reason.strip()
     request.save()
@@ -224,7 +224,7 @@ def _clinic_history(request: ChangeRequest, *, actor: Any, message: str) -> None
     """A line in the clinic's admin History page, so the clinic's record tells its own story."""
     from django.contrib.admin.models import CHANGE, LogEntry
 
-    user = _user(actor)
+    user = user_or_none(actor)
     if user is None:
         return
     LogEntry.objects.log_actions(

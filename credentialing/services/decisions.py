@@ -10,8 +10,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from cooperative.audit import audit_record
-from cooperative.exceptions import ApplicationError, ConflictError
+from cooperative.audit import audit_record, user_or_none
+from cooperative.exceptions import ApplicationError, ConflictError, full_clean_or_raise
 from cooperative.models import AuditAction
 from providers import services as provider_services
 from providers.models import PractitionerRole
@@ -32,11 +32,9 @@ from ..models import (
 from ..selectors import _required_items, checklist_problems
 from .applications import (
     _check_move,
-    _full_clean,
     _locked,
     _move,
     _require_open,
-    _user,
     plus_months,
 )
 
@@ -92,9 +90,9 @@ def verification_record(
         reference=reference.strip(),
         document=document,
         notes=notes,
-        verified_by=_user(actor),
+        verified_by=user_or_none(actor),
     )
-    _full_clean(verification)
+    full_clean_or_raise(verification)
     verification.save()
     audit_record(
         actor=actor,
@@ -197,7 +195,7 @@ def application_decide(
         decision=decision,
         decided_on=decided_on,
         notes=notes,
-        recorded_by=_user(actor),
+        recorded_by=user_or_none(actor),
     )
     application.decided_on = decided_on
     _move(

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 
-from cooperative.audit import audit_record
+from cooperative.audit import audit_record, user_or_none
 from cooperative.exceptions import ApplicationError, ConflictError
 from cooperative.models import AuditAction
 from providers.models import (
@@ -35,7 +35,6 @@ from providers.models import (
     Practitioner,
     PractitionerStatusEvent,
 )
-from providers.services import clinic_transition, practitioner_set_status
 
 from ..models import (
     CredentialingApplication,
@@ -58,7 +57,7 @@ from .exclusion_files import (
     record_identity,
     subjects_to_screen,
 )
-from .monitoring import expired_credentials, staff_task_complete, staff_task_raise
+from .monitoring import expired_credentials, listing_set, staff_task_complete, staff_task_raise
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +68,6 @@ REVIEW_DUE_DAYS = 2
 # Reasons of the suspensions this module makes start so; a review only lifts those.
 SUSPENSION_REASON_PREFIX = "Exclusion screening"
 MAX_STORED_LINE_ERRORS = 1000
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def screening_run_create(
@@ -101,7 +96,7 @@ def screening_run_create(
         file_sha256=digest.hexdigest(),
         file_date=file_date,
         status=ScreeningStatus.RUNNING,
-        started_by=_user(actor),
+        started_by=user_or_none(actor),
     )
     run.file.save(file_name, content, save=False)
     try:
@@ -170,7 +165,7 @@ def screening_rescreen_latest(
                 run = ScreeningRun.objects.create(
                     source=source, file=latest.file.name, file_name=latest.file_name,
                     file_sha256=latest.file_sha256, file_date=latest.file_date,
-                    started_by=_user(actor),
+                    started_by=user_or_none(actor),
                 )  # fmt: skip
                 audit_record(
                     actor=actor,
@@ -277,7 +272,7 @@ def _screen(run: ScreeningRun, actor: Any) -> None:
                 f"{SUSPENSION_REASON_PREFIX}: {label} matched on {result.matched_on} "
                 f"(line {record.line}, run #{run.pk})"
             )
-            _set_listing(obj, suspend=True, actor=actor, reason=reason)
+            listing_set(subject=obj, suspend=True, actor=actor, reason=reason)
         if result.review_status == ReviewStatus.OPEN:
             staff_task_raise(
                 key=_task_key(run.source, _subject_of(result), record.identity),
@@ -310,17 +305,6 @@ def _screen(run: ScreeningRun, actor: Any) -> None:
         detail=f"screened {run.practitioners_screened} practitioners and "
         f"{run.clinics_screened} clinics: {run.hits} hits",
     )
-
-
-def _set_listing(obj: Practitioner | Clinic, *, suspend: bool, actor: Any, reason: str) -> None:
-    """Suspend an active listing, or make a suspended one active again; otherwise leave it."""
-    before, after = ("active", "suspended") if suspend else ("suspended", "active")
-    if obj.status != before:
-        return
-    if isinstance(obj, Practitioner):
-        practitioner_set_status(practitioner=obj, status=after, actor=actor, reason=reason)
-    else:
-        clinic_transition(clinic=obj, to_status=after, actor=actor, reason=reason)
 
 
 def _expired_credentials_of(subject: Subject) -> list[str]:
@@ -387,7 +371,7 @@ def screening_review_resolve(
     ]
     ScreeningResult.objects.filter(pk__in=same_record).update(
         review_status=decision,
-        reviewed_by=_user(actor),
+        reviewed_by=user_or_none(actor),
         reviewed_at=timezone.now(),
         review_notes=notes.strip(),
     )
@@ -399,7 +383,7 @@ def screening_review_resolve(
         staff_task_complete(task=task, actor=actor, note=f"Exclusion review {decision}: {notes}")
     if decision == ReviewStatus.CONFIRMED:  # a name-only match suspends once confirmed
         reason = f"{SUSPENSION_REASON_PREFIX}: match confirmed by review (result #{result.pk})"
-        _set_listing(_subject_get(subject), suspend=True, actor=actor, reason=reason)
+        listing_set(subject=_subject_get(subject), suspend=True, actor=actor, reason=reason)
     elif (
         _suspended_by_screening(subject)
         and not _expired_credentials_of(subject)
@@ -414,7 +398,7 @@ def screening_review_resolve(
         )
     ):
         reason = f"Exclusion review cleared (result #{result.pk}): {notes.strip()}"[:500]
-        _set_listing(_subject_get(subject), suspend=False, actor=actor, reason=reason)
+        listing_set(subject=_subject_get(subject), suspend=False, actor=actor, reason=reason)
     audit_record(
         actor=actor,
         action=AuditAction.UPDATE,

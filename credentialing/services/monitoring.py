@@ -9,7 +9,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from cooperative.audit import audit_record
+from cooperative.audit import audit_record, user_or_none
 from cooperative.exceptions import ApplicationError
 from cooperative.models import AuditAction
 
@@ -24,10 +24,6 @@ from ..models import (
     TaskKind,
     TaskStatus,
 )
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def staff_task_raise(
@@ -68,7 +64,7 @@ def staff_task_complete(*, task: StaffTask, actor: Any, note: str = "") -> Staff
         raise ApplicationError("This task is already done.", errors={"status": ["Already done."]})
     task.status = TaskStatus.DONE
     task.done_at = timezone.now()
-    task.done_by = _user(actor)
+    task.done_by = user_or_none(actor)
     if note:
         task.note = (task.note + "\n" + note).strip()
     task.save(update_fields=["status", "done_at", "done_by", "note"])
@@ -181,36 +177,38 @@ def expirables_check(*, today: date | None = None) -> ExpirablesSummary:
         expired = expired_credentials(application, today=today)
         if expired:
             reason = "Expired: " + "; ".join(expired)
-            if _suspend_listing(application, reason=reason):
+            if listing_set(subject=_subject(application), suspend=True, actor=None, reason=reason):
                 summary.suspended.append(application.subject_name)
     return summary
 
 
-def _suspend_listing(application: CredentialingApplication, *, reason: str) -> bool:
-    """Take the subject's listing down (status and event); False when it was not active."""
+def listing_set(*, subject: Any, suspend: bool, actor: Any, reason: str) -> bool:
+    """Suspend an active listing (practitioner or clinic), or make a suspended one active again,
+    through the providers services (status and event); False when its status was not the one
+    to change."""
     from providers import services as provider_services
-    from providers.models import ClinicStatus, PractitionerStatus
+    from providers.models import Practitioner
 
-    if application.subject_type == SubjectType.CLINIC:
-        clinic = application.clinic
-        assert clinic is not None
-        if clinic.status != ClinicStatus.ACTIVE:
-            return False
-        provider_services.clinic_transition(
-            clinic=clinic, to_status=ClinicStatus.SUSPENDED, actor=None, reason=reason[:500]
-        )
-        return True
-    practitioner = application.practitioner
-    assert practitioner is not None
-    if practitioner.status != PractitionerStatus.ACTIVE:
+    before, after = ("active", "suspended") if suspend else ("suspended", "active")
+    if subject.status != before:
         return False
-    provider_services.practitioner_set_status(
-        practitioner=practitioner,
-        status=PractitionerStatus.SUSPENDED,
-        actor=None,
-        reason=reason[:500],
-    )
+    if isinstance(subject, Practitioner):
+        provider_services.practitioner_set_status(
+            practitioner=subject, status=after, actor=actor, reason=reason[:500]
+        )
+    else:
+        provider_services.clinic_transition(
+            clinic=subject, to_status=after, actor=actor, reason=reason[:500]
+        )
     return True
+
+
+def _subject(application: CredentialingApplication) -> Any:
+    return (
+        application.clinic
+        if application.subject_type == SubjectType.CLINIC
+        else application.practitioner
+    )
 
 
 def listing_holds(application: CredentialingApplication, *, today: date | None = None) -> list[str]:
@@ -236,9 +234,6 @@ def expirable_renew(
     *, record: Any, actor: Any, expires_on: date, issued_on: date | None = None
 ) -> Any:
     """A credential was renewed: record the new expiry; a listing suspended only for it comes back."""
-    from providers import services as provider_services
-    from providers.models import ClinicStatus, PractitionerStatus
-
     model = type(record)
     if model.__name__ not in ("License", "DeaRegistration", "MalpracticeInsurance"):
         raise ApplicationError("Only licenses, DEA registrations and insurance policies renew.")
@@ -267,21 +262,7 @@ def expirable_renew(
     application = record.application
     if application.is_current and not listing_holds(application):
         reason = f"Renewed: {record} now expires {expires_on:%m/%d/%Y}"
-        if application.subject_type == SubjectType.CLINIC:
-            if application.clinic.status == ClinicStatus.SUSPENDED:
-                provider_services.clinic_transition(
-                    clinic=application.clinic,
-                    to_status=ClinicStatus.ACTIVE,
-                    actor=actor,
-                    reason=reason,
-                )
-        elif application.practitioner.status == PractitionerStatus.SUSPENDED:
-            provider_services.practitioner_set_status(
-                practitioner=application.practitioner,
-                status=PractitionerStatus.ACTIVE,
-                actor=actor,
-                reason=reason,
-            )
+        listing_set(subject=_subject(application), suspend=False, actor=actor, reason=reason)
     return record
 
 
@@ -369,6 +350,6 @@ def notifications_due(*, today: date | None = None) -> int:
 
 __all__ = [
     "EXPIRY_WARNINGS", "RECREDENTIALING_LEAD_DAYS", "ExpirablesSummary", "expirable_renew",
-    "expirables_check", "expired_credentials", "listing_holds", "notifications_due",
+    "expirables_check", "expired_credentials", "listing_holds", "listing_set", "notifications_due",
     "recredentialing_open_due", "staff_task_complete", "staff_task_raise",
 ]  # fmt: skip

@@ -14,9 +14,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from cooperative.audit import audit_record
+from cooperative.audit import audit_record, user_or_none
 from cooperative.crypto import encrypt_text
-from cooperative.exceptions import ApplicationError, ConflictError
+from cooperative.exceptions import ApplicationError, ConflictError, full_clean_or_raise
 from cooperative.models import AuditAction
 from cooperative.validators import normalize_ein, normalize_phone, normalize_zip
 
@@ -48,23 +48,9 @@ PRACTITIONER_FIELDS = [
 ALLOWED_PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
-def _validation_to_application_error(error: ValidationError) -> ApplicationError:
-    if hasattr(error, "error_dict"):
-        errors = {
-            field: [str(m) for m in messages] for field, messages in error.message_dict.items()
-        }
-    else:
-        errors = {"non_field_errors": [str(m) for m in error.messages]}
-    first = next(iter(errors.values()))[0]
-    return ApplicationError(first, errors=errors)
-
-
 def _save_validated(instance: Any, *, update_fields: list[str] | None = None) -> None:
     """full_clean then save; a database constraint becomes a clear error, never a 500."""
-    try:
-        instance.full_clean()
-    except ValidationError as error:
-        raise _validation_to_application_error(error) from None
+    full_clean_or_raise(instance)
     try:
         with transaction.atomic():
             instance.save(update_fields=update_fields)
@@ -166,7 +152,11 @@ def clinic_create(*, actor: Any, bank_account_number: str | None = None, **data:
     _check_payment(clinic)
     _save_validated(clinic)
     ClinicStatusEvent.objects.create(
-        clinic=clinic, from_status="", to_status=clinic.status, actor=_user(actor), reason="Created"
+        clinic=clinic,
+        from_status="",
+        to_status=clinic.status,
+        actor=user_or_none(actor),
+        reason="Created",
     )
     audit_record(actor=actor, action=AuditAction.CREATE, obj=clinic)
     return clinic
@@ -216,7 +206,7 @@ def clinic_transition(*, clinic: Clinic, to_status: str, actor: Any, reason: str
         clinic=clinic,
         from_status=from_status,
         to_status=to_status,
-        actor=_user(actor),
+        actor=user_or_none(actor),
         reason=reason,
     )
     audit_record(
@@ -234,10 +224,6 @@ def _audit_changes(actor: Any, obj: Any, changed: list[str]) -> None:
         audit_record(
             actor=actor, action=AuditAction.UPDATE, obj=obj, detail="changed: " + ", ".join(changed)
         )
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 # --- Locations -------------------------------------------------------------------------
@@ -379,7 +365,7 @@ def practitioner_create(
         practitioner=practitioner,
         from_status="",
         to_status=practitioner.status,
-        actor=_user(actor),
+        actor=user_or_none(actor),
         reason="Created",
     )
     audit_record(actor=actor, action=AuditAction.CREATE, obj=practitioner)
@@ -418,7 +404,7 @@ def practitioner_update(
             practitioner=practitioner,
             from_status=from_status,
             to_status=practitioner.status,
-            actor=_user(actor),
+            actor=user_or_none(actor),
             reason=str(data.get("status_reason") or "")[:500],
         )
     _audit_changes(actor, practitioner, changed)
