@@ -9,20 +9,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from credentialing import services
+from credentialing.demo import practitioner_file_fill
 from credentialing.models import (
     ATTESTATION_CODES,
-    AttachmentKind,
     CredentialingApplication,
-    Education,
-    EducationKind,
-    License,
-    MalpracticeInsurance,
     VerificationItem,
-    WorkHistory,
-    WorkHistoryKind,
-)
-from credentialing.models import (
-    DeaRegistration as Dea,
 )
 from credentialing.selectors import _required_items
 
@@ -41,10 +32,6 @@ def png_bytes() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (4, 4), (0, 128, 128)).save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def all_no() -> dict[str, Any]:
-    return {code: {"answer": False, "explanation": ""} for code in ATTESTATION_CODES}
 
 
 def today() -> datetime.date:
@@ -72,63 +59,13 @@ def fill_practitioner_file(
     application: CredentialingApplication, *, actor: Any, dea: bool = False
 ) -> CredentialingApplication:
     """Everything the checklist asks of a practitioner: complete, ready for verification."""
-    services.application_update(
-        application=application,
+    return practitioner_file_fill(
+        application,
         actor=actor,
-        date_of_birth=datetime.date(1980, 5, 17),
-        attestation=all_no(),
-        attestation_signed_on=today(),
+        today=today(),
+        dea=dea,
+        document=lambda kind: pdf_upload(f"{kind}.pdf"),
     )
-    for record in (
-        License(
-            state="TX",
-            number="Q1234",
-            license_type="medical",
-            issued_on=years_ago(8),
-            expires_on=today() + datetime.timedelta(days=400),
-        ),
-        Education(
-            kind=EducationKind.PROFESSIONAL_SCHOOL,
-            institution="Gulf Coast School of Medicine",
-            started_on=years_ago(16),
-            finished_on=years_ago(12),
-        ),
-        WorkHistory(
-            kind=WorkHistoryKind.POSITION,
-            employer="Bayou Family Care",
-            position="Physician",
-            started_on=years_ago(7),
-        ),
-        MalpracticeInsurance(
-            carrier="Lone Star Mutual",
-            policy_number="LSM-1",
-            per_claim_limit=1_000_000,
-            aggregate_limit=3_000_000,
-            issued_on=years_ago(1),
-            expires_on=today() + datetime.timedelta(days=200),
-        ),
-    ):
-        services.application_detail_save(application=application, actor=actor, record=record)
-    if dea:
-        services.application_detail_save(
-            application=application,
-            actor=actor,
-            record=Dea(
-                number="AB1234563", state="TX", expires_on=today() + datetime.timedelta(days=300)
-            ),
-        )
-        services.attachment_add(
-            application=application,
-            actor=actor,
-            kind=AttachmentKind.DEA,
-            upload=pdf_upload("dea.pdf"),
-        )
-    for kind in (AttachmentKind.LICENSE, AttachmentKind.MALPRACTICE_FACE_SHEET, AttachmentKind.CV):
-        services.attachment_add(
-            application=application, actor=actor, kind=kind, upload=pdf_upload(f"{kind}.pdf")
-        )
-    application.refresh_from_db()
-    return application
 
 
 def verify_everything(
