@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from cooperative.admin import ReadOnlyAdmin
 from cooperative.exceptions import ApplicationError
@@ -176,17 +177,45 @@ class AttachmentInlineForm(forms.ModelForm):
 
 
 class AttachmentInline(admin.TabularInline):
-    """New rows upload a file (checked by content); existing ones are listed with a download link."""
+    """The documents on file, each with its audited download link (never a public file URL)."""
+
+    model = Attachment
+    extra = 0
+    can_delete = False
+    fields = ["kind", "download", "sha256", "uploaded_by", "uploaded_at"]
+    readonly_fields = fields
+    verbose_name_plural = "documents on file"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="document")
+    def download(self, attachment: Attachment) -> str:
+        url = reverse("admin:credentialing_attachment_download", args=[attachment.pk])
+        return format_html(
+            '<a href="{}">{}</a> <span class="quiet">({} KB)</span>',
+            url,
+            attachment.original_name,
+            max(1, attachment.size_bytes // 1024),
+        )
+
+
+class AttachmentUploadInline(admin.TabularInline):
+    """Upload a document (checked by content) while the application is open."""
 
     model = Attachment
     form = AttachmentInlineForm
     extra = 1
     can_delete = False
-    fields = ["kind", "file", "download", "sha256", "uploaded_by", "uploaded_at"]
-    readonly_fields = ["download", "sha256", "uploaded_by", "uploaded_at"]
+    fields = ["kind", "file"]
+    verbose_name = "document to attach"
+    verbose_name_plural = "attach documents (PDF, PNG or JPEG)"
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.readonly_fields
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).none()
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return (obj is None or obj.status in OPEN_STATUSES) and super().has_add_permission(
@@ -195,21 +224,6 @@ class AttachmentInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.fields
-
-    @admin.display(description="document")
-    def download(self, attachment: Attachment) -> str:
-        if not attachment.pk:
-            return "—"
-        url = reverse("admin:credentialing_attachment_download", args=[attachment.pk])
-        return format_html(
-            '<a href="{}">{}</a> <span class="quiet">({} KB)</span>',
-            url,
-            attachment.original_name,
-            max(1, attachment.size_bytes // 1024),
-        )
 
 
 class VerificationInlineForm(forms.ModelForm):
@@ -358,7 +372,7 @@ class CredentialingApplicationAdmin(admin.ModelAdmin):
     readonly_fields = ["status", "clock", "checklist", "missing", "decision_panel", "expirables",
                        "attestation_summary"]  # fmt: skip
     inlines = [
-        AttachmentInline, LicenseInline, DeaInline, EducationInline, BoardInline,
+        AttachmentUploadInline, AttachmentInline, LicenseInline, DeaInline, EducationInline, BoardInline,
         WorkHistoryInline, HospitalInline, InsuranceInline, ClaimInline, VerificationInline,
         EventInline,
     ]  # fmt: skip
@@ -416,7 +430,8 @@ class CredentialingApplicationAdmin(admin.ModelAdmin):
         if obj is None:
             return []
         if obj.subject_type == SubjectType.CLINIC:
-            return [AttachmentInline, InsuranceInline, VerificationInline, EventInline]
+            return [AttachmentUploadInline, AttachmentInline, InsuranceInline, VerificationInline,
+                    EventInline]  # fmt: skip
         return self.inlines
 
     def get_form(
@@ -490,7 +505,7 @@ class CredentialingApplicationAdmin(admin.ModelAdmin):
             else (services.application_missing_items(obj) if obj.status in OPEN_STATUSES else [])
         )
         if not items:
-            return "Nothing missing."
+            return mark_safe('<span id="missing-items">Nothing missing.</span>')  # noqa: S308 (a constant)
         return format_html(
             '<ul id="missing-items" style="margin:0">{}</ul>',
             format_html_join("", "<li>{}</li>", ((i,) for i in items)),

@@ -93,6 +93,7 @@ def practitioner_file_fill(
     license_expires_on: date | None = None,
     dea: bool = False,
     document: Any = None,
+    attachments: bool = True,
 ) -> CredentialingApplication:
     """Everything the checklist asks of a practitioner's file (used by the demo and the tests)."""
 
@@ -126,7 +127,7 @@ def practitioner_file_fill(
     for record in records:
         services.application_detail_save(application=application, actor=actor, record=record)
     kinds = [AttachmentKind.LICENSE, AttachmentKind.MALPRACTICE_FACE_SHEET, AttachmentKind.CV]
-    for kind in kinds + ([AttachmentKind.DEA] if dea else []):
+    for kind in (kinds + ([AttachmentKind.DEA] if dea else [])) if attachments else []:
         upload = document(kind) if document else _upload(kind)
         services.attachment_add(application=application, actor=actor, kind=kind, upload=upload)
     application.refresh_from_db()
