@@ -183,7 +183,7 @@ class AttachmentInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["kind", "download", "sha256", "uploaded_by", "uploaded_at"]
-    readonly_fields = fields
+    readonly_fields = ("kind", "download", "sha256", "uploaded_by", "uploaded_at")
     verbose_name_plural = "documents on file"
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
