@@ -596,7 +596,7 @@ class CredentialingApplicationAdmin(admin.ModelAdmin):
     def expirables(self, obj: CredentialingApplication) -> str:
         today = timezone.localdate()
         rows = []
-        for kind, record, label, expires_on in services.monitoring._expirables(obj):
+        for kind, record, label, expires_on in selectors.application_expirables(obj):
             days = (expires_on - today).days
             renew = (
                 format_html(

@@ -133,6 +133,41 @@ def checklist_problems(application: CredentialingApplication, *, on: date) -> li
     ]
 
 
+def application_expirables(
+    application: CredentialingApplication,
+) -> list[tuple[str, Any, str, date]]:
+    """(kind, record, label, expires_on) of a current application: licenses, DEA, insurance."""
+    rows: list[tuple[str, Any, str, date]] = []
+    for lic in application.licenses.all():
+        rows.append(("license", lic, f"{lic.state} license {lic.number}", lic.expires_on))
+    for dea in application.dea_registrations.all():
+        rows.append(("dea", dea, f"DEA registration {dea.number}", dea.expires_on))
+    for policy in application.insurance_policies.all():
+        label = (
+            "Liability insurance"
+            if application.subject_type == SubjectType.CLINIC
+            else "Malpractice insurance"
+        )
+        rows.append(
+            (
+                "insurance",
+                policy,
+                f"{label} {policy.carrier} {policy.policy_number}",
+                policy.expires_on,
+            )
+        )
+    if application.facility_license_expires_on:
+        rows.append(
+            (
+                "facility_license",
+                application,
+                f"Facility license {application.facility_license_state} {application.facility_license_number}",
+                application.facility_license_expires_on,
+            )
+        )
+    return rows
+
+
 # --- The clock ----------------------------------------------------------------------------
 
 
@@ -252,6 +287,6 @@ def open_tasks() -> QuerySet[StaffTask]:
 
 __all__ = [
     "CLINIC_ITEMS", "PRACTITIONER_ITEMS", "ChecklistRow", "Clock", "Dashboard",
-    "application_clock", "application_list", "checklist_problems", "dashboard", "open_tasks",
+    "application_clock", "application_expirables", "application_list", "checklist_problems", "dashboard", "open_tasks",
     "overdue_q", "verification_checklist",
 ]  # fmt: skip

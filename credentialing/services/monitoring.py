@@ -24,6 +24,7 @@ from ..models import (
     TaskKind,
     TaskStatus,
 )
+from ..selectors import application_expirables
 
 
 def staff_task_raise(
@@ -83,39 +84,6 @@ def _subject_of(application: CredentialingApplication) -> dict[str, Any]:
     return {"practitioner": application.practitioner, "clinic": application.clinic}
 
 
-def _expirables(application: CredentialingApplication) -> list[tuple[str, Any, str, date]]:
-    """(kind, record, label, expires_on) of a current application: licenses, DEA, insurance."""
-    rows: list[tuple[str, Any, str, date]] = []
-    for lic in application.licenses.all():
-        rows.append(("license", lic, f"{lic.state} license {lic.number}", lic.expires_on))
-    for dea in application.dea_registrations.all():
-        rows.append(("dea", dea, f"DEA registration {dea.number}", dea.expires_on))
-    for policy in application.insurance_policies.all():
-        label = (
-            "Liability insurance"
-            if application.subject_type == SubjectType.CLINIC
-            else "Malpractice insurance"
-        )
-        rows.append(
-            (
-                "insurance",
-                policy,
-                f"{label} {policy.carrier} {policy.policy_number}",
-                policy.expires_on,
-            )
-        )
-    if application.facility_license_expires_on:
-        rows.append(
-            (
-                "facility_license",
-                application,
-                f"Facility license {application.facility_license_state} {application.facility_license_number}",
-                application.facility_license_expires_on,
-            )
-        )
-    return rows
-
-
 # An expired license or malpractice policy takes the listing down until renewed (DEA raises a task).
 SUSPENDING_KINDS = ("license", "insurance", "facility_license")
 
@@ -124,7 +92,7 @@ def expired_credentials(application: CredentialingApplication, *, today: date) -
     """Labels of the suspending credentials of an application that have expired by `today`."""
     return [
         label
-        for kind, _record, label, expires_on in _expirables(application)
+        for kind, _record, label, expires_on in application_expirables(application)
         if kind in SUSPENDING_KINDS and expires_on < today
     ]
 
@@ -148,7 +116,7 @@ def expirables_check(*, today: date | None = None) -> ExpirablesSummary:
     )
     for application in current.iterator(chunk_size=500):
         subject = _subject_of(application)
-        for kind, record, label, expires_on in _expirables(application):
+        for kind, record, label, expires_on in application_expirables(application):
             if expires_on > horizon:
                 continue
             name = application.subject_name

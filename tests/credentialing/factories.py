@@ -11,7 +11,6 @@ from django.utils import timezone
 from credentialing import services
 from credentialing.demo import practitioner_file_fill
 from credentialing.models import (
-    ATTESTATION_CODES,
     CredentialingApplication,
     VerificationItem,
 )
