@@ -52,6 +52,7 @@ from .models import (
     Verification,
     WorkHistory,
 )
+from .permissions import can_decide_application, can_download_attachment
 
 # --- Filters ------------------------------------------------------------------------------
 
@@ -728,7 +729,7 @@ class CredentialingApplicationAdmin(admin.ModelAdmin):
         if step not in STEPS or not self.has_change_permission(request, application):
             raise Http404("No such step.")
         title, form_class, perform = STEPS[step]
-        if step == "decide" and not services.can_decide(request.user):
+        if step == "decide" and not can_decide_application(request.user):
             messages.error(request, "Only provider services staff may record a committee decision.")
             return HttpResponseRedirect(self._change_url(application))
         form = form_class(request.POST or None)
@@ -773,7 +774,7 @@ class CredentialingApplicationAdmin(admin.ModelAdmin):
 
     def attachment_view(self, request: HttpRequest, pk: int) -> Any:
         attachment = get_object_or_404(Attachment, pk=pk)
-        if not request.user.has_perm("credentialing.download_attachment"):
+        if not can_download_attachment(request.user):
             from cooperative.audit import record_denied
 
             record_denied(request, detail=f"attachment {pk}")

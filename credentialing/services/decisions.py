@@ -29,6 +29,7 @@ from ..models import (
     VerificationItem,
     VerificationResult,
 )
+from ..permissions import can_decide_application
 from ..selectors import _required_items, checklist_problems
 from .applications import (
     _check_move,
@@ -37,8 +38,6 @@ from .applications import (
     _require_open,
     plus_months,
 )
-
-DECIDE_PERMISSION = "credentialing.decide_credentialingapplication"
 
 
 @transaction.atomic
@@ -136,10 +135,6 @@ def application_return_to_verification(
     return _move(application, ApplicationStatus.VERIFICATION, actor=actor, reason=reason)
 
 
-def can_decide(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and user.has_perm(DECIDE_PERMISSION)
-
-
 @transaction.atomic
 def application_decide(
     *,
@@ -150,7 +145,7 @@ def application_decide(
     notes: str = "",
 ) -> CommitteeDecision:
     """Record the committee's decision; an approval needs every required verification at most 120 days old."""
-    if not can_decide(actor):
+    if not can_decide_application(actor):
         raise ApplicationError(
             "Only provider services staff may record a committee decision.",
             errors={"decision": ["Your role does not allow recording decisions."]},
@@ -312,7 +307,7 @@ def decision_notified(
 
 
 __all__ = [
-    "DECIDE_PERMISSION", "application_decide", "application_return_to_verification",
-    "application_send_to_committee", "can_decide", "decision_letter_store", "decision_notified",
+    "application_decide", "application_return_to_verification",
+    "application_send_to_committee", "decision_letter_store", "decision_notified",
     "verification_record",
 ]  # fmt: skip
