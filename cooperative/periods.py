@@ -87,3 +87,27 @@ class Period:
     def ends_at(self) -> datetime:
         """Midnight of the first day of the next period (exclusive end, aware)."""
         return self.next().starts_at
+
+
+def add_business_days(start: date, days: int) -> date:
+    """The date `days` business days (Monday to Friday) after `start`."""
+    current = start
+    remaining = days
+    while remaining > 0:
+        current = date.fromordinal(current.toordinal() + 1)
+        if current.weekday() < 5:
+            remaining -= 1
+    return current
+
+
+def business_days_between(start: date, end: date) -> int:
+    """Business days after `start` up to and including `end` (negative when end is earlier)."""
+    if end < start:
+        return -business_days_between(end, start)
+    count = 0
+    current = start
+    while current < end:
+        current = date.fromordinal(current.toordinal() + 1)
+        if current.weekday() < 5:
+            count += 1
+    return count

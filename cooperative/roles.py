@@ -100,10 +100,43 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     },
     Role.ADVOCATE: {
         "providers.view_payer",
+        "providers.view_payercontract",
         "providers.view_payerpolicyupdate",
         "providers.view_clinic",
         "providers.view_location",
         "providers.view_practitioner",
+        "providers.view_rateagreement",
+        "members.view_member",
+        "advocacy.work_case",
+        # Advocacy records are changed through services; nothing here is ever deleted.
+        *(
+            f"advocacy.{action}_{model}"
+            for model in (
+                "case",
+                "casenote",
+                "casecontact",
+                "casetask",
+                "caseattachment",
+                "casepolicylink",
+                "utilizationevent",
+                "utilizationimport",
+                "carecoordinationrequirement",
+                "requirementnotice",
+                "relatedexpense",
+                "treatmentplan",
+                "planreview",
+                "claimdispute",
+                "billreview",
+                "billline",
+                "referral",
+            )
+            for action in ("view", "add", "change")
+        ),
+        "advocacy.view_caseevent",
+        "advocacy.view_penaltyline",
+        "advocacy.view_penaltyaccumulator",
+        "advocacy.view_prioritytarget",
+        "advocacy.change_prioritytarget",
     },
     Role.FINANCE: {
         "cooperative.view_auditevent",

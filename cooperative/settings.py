@@ -27,8 +27,17 @@ if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 # Uploaded photos: largest accepted size in bytes.
 MAX_PHOTO_BYTES = env.int("MAX_PHOTO_BYTES", default=2 * 1024 * 1024)
-# Credentialing attachments (PDF, PNG, JPEG only, judged by content).
+# Credentialing and advocacy attachments (PDF, PNG, JPEG only, judged by content).
 MAX_ATTACHMENT_BYTES = env.int("MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
+# Advocacy: a claim dispute is high-dollar when the amount in dispute reaches this (USD).
+ADVOCACY_HIGH_DOLLAR_THRESHOLD = env.str("ADVOCACY_HIGH_DOLLAR_THRESHOLD", default="2500.00")
+# Advocacy: the same code and payer across at least N disputes, or $X in total, within
+# ADVOCACY_SYSTEMIC_WINDOW_DAYS days of service makes those disputes systemic.
+ADVOCACY_SYSTEMIC_MIN_DISPUTES = env.int("ADVOCACY_SYSTEMIC_MIN_DISPUTES", default=5)
+ADVOCACY_SYSTEMIC_MIN_TOTAL = env.str("ADVOCACY_SYSTEMIC_MIN_TOTAL", default="5000.00")
+ADVOCACY_SYSTEMIC_WINDOW_DAYS = env.int("ADVOCACY_SYSTEMIC_WINDOW_DAYS", default=90)
+# Advocacy: days a member has to answer a care-coordination notice.
+ADVOCACY_NOTICE_RESPONSE_DAYS = env.int("ADVOCACY_NOTICE_RESPONSE_DAYS", default=30)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

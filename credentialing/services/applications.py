@@ -15,6 +15,7 @@ from django.utils import timezone
 from cooperative.audit import audit_record, user_or_none
 from cooperative.exceptions import ApplicationError, ConflictError, full_clean_or_raise
 from cooperative.models import AuditAction
+from cooperative.uploads import attachment_check
 from providers.models import Clinic, Practitioner
 
 from ..models import (
@@ -256,45 +257,6 @@ def application_assign(
 
 
 # --- Attachments --------------------------------------------------------------------------
-
-
-def attachment_check(upload: UploadedFile | ContentFile) -> tuple[str, bytes]:
-    """PDF, PNG or JPEG by content (not by name), up to MAX_ATTACHMENT_BYTES; returns (extension, bytes)."""
-    limit = settings.MAX_ATTACHMENT_BYTES
-    if upload.size is not None and upload.size > limit:
-        message = f"The file is too large: the limit is {limit // (1024 * 1024)} MB."
-        raise ApplicationError(message, errors={"file": [message]})
-    upload.seek(0)
-    content = upload.read(limit + 1)
-    upload.seek(0)
-    if len(content) > limit:
-        message = f"The file is too large: the limit is {limit // (1024 * 1024)} MB."
-        raise ApplicationError(message, errors={"file": [message]})
-    if not content:
-        raise ApplicationError("The file is empty.", errors={"file": ["The file is empty."]})
-    extension = None
-    if content.startswith(b"%PDF-") and b"%%EOF" in content[-2048:]:
-        extension = "pdf"
-    elif content.startswith(b"\x89PNG\r\n\x1a\n") or content.startswith(b"\xff\xd8\xff"):
-        extension = _verified_image(content)
-    if extension is None:
-        message = "Only PDF, PNG and JPEG files are accepted (judged by their content)."
-        raise ApplicationError(message, errors={"file": [message]})
-    return extension, content
-
-
-def _verified_image(content: bytes) -> str | None:
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(content)) as image:
-            image.verify()
-            image_format = image.format
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        return None
-    return {"PNG": "png", "JPEG": "jpg"}.get(image_format or "")
 
 
 def _display_name(name: str) -> str:

@@ -11,6 +11,8 @@ import providers.models.agreements
 class Migration(migrations.Migration):
     dependencies = [
         ("providers", "0003_name_validators"),
+        # The date-range exclusion constraints need btree_gist (created there).
+        ("cooperative", "0003_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,1 +1,0 @@
-"""services of the advocacy app (see STYLE.md: the rooms of an app)."""
