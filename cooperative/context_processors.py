@@ -27,6 +27,8 @@ def navigation_for(user: Any) -> list[dict[str, str]]:
         items.append({"key": "dashboard", "label": "Dashboard", "url": reverse("dashboard")})
     if has_role(user, Role.FINANCE):
         items.append({"key": "payouts", "label": "Payouts", "url": "/finance/payouts/"})
+    if has_role(user, Role.ADVOCATE):
+        items.append({"key": "advocacy", "label": "Advocacy", "url": "/advocacy/"})
     if has_role(user, Role.PROVIDER_SERVICES):
         items.append({"key": "credentialing", "label": "Credentialing", "url": "/credentialing/"})
     if has_role(user, Role.PROVIDER) and not user.is_superuser:

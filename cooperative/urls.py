@@ -39,6 +39,8 @@ urlpatterns = [
     path("provider/", include("providers.portal_urls")),
     path("finance/payouts/", include("payouts.urls")),
     path("credentialing/", include("credentialing.urls")),
+    path("advocacy/", include("advocacy.urls")),
+    path("me/cases/", include("advocacy.portal_urls")),
     path("", include("members.urls")),
 ]
 

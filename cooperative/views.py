@@ -17,11 +17,13 @@ from .exceptions import error_body
 from .health import health_status
 from .permissions import (
     can_open_admin,
+    has_role,
     home_url_for,
     is_staff_member,
     login_required_view,
     user_roles,
 )
+from .roles import Role
 from .selectors import sign_in_history_for
 
 
@@ -46,6 +48,14 @@ def home_for_role(request: HttpRequest) -> HttpResponse:
 
 def _dashboard_links(user: Any) -> list[dict[str, str]]:
     links = []
+    if has_role(user, Role.ADVOCATE):
+        links.append(
+            {
+                "label": "Advocacy workspace",
+                "url": "/advocacy/",
+                "description": "Your cases, the unassigned and overdue queues, care coordination.",
+            }
+        )
     if can_open_admin(user):
         links.append(
             {

@@ -20,3 +20,9 @@ def phone_filter(value: str) -> str:
 def usd_filter(value: Decimal | int | str) -> str:
     """Decimal('1234.5') -> '$1,234.50'."""
     return format_usd(value)
+
+
+@register.filter(name="usd_or_dash")
+def usd_or_dash_filter(value: Decimal | int | str | None) -> str:
+    """An amount in dollars, or an em dash when it is not known."""
+    return "—" if value is None or value == "" or value == "—" else format_usd(value)
