@@ -54,18 +54,24 @@ class QueueFilterForm(forms.Form):
 
 
 class CaseOpenForm(forms.Form):
-    member_number = forms.CharField(max_length=16, help_text="From the member's card, e.g. M00001234.")
+    member_number = forms.CharField(
+        max_length=16, help_text="From the member's card, e.g. M00001234."
+    )
     case_type = forms.ChoiceField(label="Type", choices=CaseType.choices)
     priority = forms.ChoiceField(choices=CasePriority.choices, initial=CasePriority.NORMAL)
     source = forms.ChoiceField(label="How it came in", choices=SourceChannel.choices)
     summary = forms.CharField(max_length=300)
-    note = forms.CharField(label="First note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label="First note", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     assign_to_me = forms.BooleanField(label="Assign it to me", required=False, initial=True)
 
 
 class NoteForm(forms.Form):
     body = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}))
-    is_shared = forms.BooleanField(label="Share with the member (shows in their portal)", required=False)
+    is_shared = forms.BooleanField(
+        label="Share with the member (shows in their portal)", required=False
+    )
 
 
 class ContactForm(forms.Form):
@@ -86,8 +92,9 @@ class TaskForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"] = _advocate_field(label="Who")
-        self.fields["assignee"].empty_label = "The case's advocate"
+        field = _advocate_field(label="Who")
+        field.empty_label = "The case's advocate"
+        self.fields["assignee"] = field
 
 
 class StatusForm(forms.Form):
@@ -108,10 +115,18 @@ class PriorityForm(forms.Form):
 
 
 class SavingsForm(forms.Form):
-    billed_amount = forms.DecimalField(label="Billed", required=False, min_value=0, decimal_places=2, max_digits=12)
-    expected_amount = forms.DecimalField(label="Agreed or expected", required=False, min_value=0, decimal_places=2, max_digits=12)
-    paid_amount = forms.DecimalField(label="Finally paid", required=False, min_value=0, decimal_places=2, max_digits=12)
-    recovered_amount = forms.DecimalField(label="Recovered or avoided", required=False, min_value=0, decimal_places=2, max_digits=12)
+    billed_amount = forms.DecimalField(
+        label="Billed", required=False, min_value=0, decimal_places=2, max_digits=12
+    )
+    expected_amount = forms.DecimalField(
+        label="Agreed or expected", required=False, min_value=0, decimal_places=2, max_digits=12
+    )
+    paid_amount = forms.DecimalField(
+        label="Finally paid", required=False, min_value=0, decimal_places=2, max_digits=12
+    )
+    recovered_amount = forms.DecimalField(
+        label="Recovered or avoided", required=False, min_value=0, decimal_places=2, max_digits=12
+    )
 
 
 class AttachmentForm(forms.Form):
@@ -144,7 +159,9 @@ class NoticeSentForm(forms.Form):
 
 
 class ResponseForm(forms.Form):
-    response = forms.ChoiceField(choices=[("accepted", "Accepted care coordination"), ("declined", "Declined")])
+    response = forms.ChoiceField(
+        choices=[("accepted", "Accepted care coordination"), ("declined", "Declined")]
+    )
     responded_on = forms.DateField(widget=DATE)
     note = forms.CharField(max_length=500, required=False)
 
@@ -155,37 +172,55 @@ class ExpenseForm(forms.Form):
     code = forms.CharField(max_length=5, required=False)
     provider_name = forms.CharField(label="Provider", max_length=200)
     billed_amount = forms.DecimalField(label="Billed", min_value=0, decimal_places=2, max_digits=12)
-    plan_amount = forms.DecimalField(label="Plan would pay", min_value=0, decimal_places=2, max_digits=12)
+    plan_amount = forms.DecimalField(
+        label="Plan would pay", min_value=0, decimal_places=2, max_digits=12
+    )
 
 
 class PlanForm(forms.Form):
     goals = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     interventions = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
-    other_responsible = forms.CharField(label="Responsible providers", max_length=300, required=False)
+    other_responsible = forms.CharField(
+        label="Responsible providers", max_length=300, required=False
+    )
     starts_on = forms.DateField(widget=DATE)
-    review_interval_days = forms.IntegerField(label="Review every (days)", min_value=7, max_value=365, initial=30)
-    requires_submission = forms.BooleanField(label="Progress must be submitted at each review", required=False)
+    review_interval_days = forms.IntegerField(
+        label="Review every (days)", min_value=7, max_value=365, initial=30
+    )
+    requires_submission = forms.BooleanField(
+        label="Progress must be submitted at each review", required=False
+    )
 
 
 class ReviewForm(forms.Form):
-    action = forms.ChoiceField(choices=[("complete", "Completed"), ("excuse", "Excuse the miss"), ("confirm", "Confirm failure to cooperate")])
+    action = forms.ChoiceField(
+        choices=[
+            ("complete", "Completed"),
+            ("excuse", "Excuse the miss"),
+            ("confirm", "Confirm failure to cooperate"),
+        ]
+    )
     completed_on = forms.DateField(required=False, widget=DATE)
     submission_received_on = forms.DateField(required=False, widget=DATE)
     notes = forms.CharField(required=False, max_length=500)
 
 
 class DisputeForm(forms.Form):
-    payer = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
+    payer: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None)
     claim_number = forms.CharField(max_length=40)
     service_date = forms.DateField(label="Date of service", widget=DATE)
     decision_on = forms.DateField(label="Payer decision date", widget=DATE)
     codes = forms.CharField(help_text="CPT/HCPCS codes separated by commas, e.g. 99214, 80053.")
     billed_amount = forms.DecimalField(label="Billed", min_value=0, decimal_places=2, max_digits=12)
-    allowed_amount = forms.DecimalField(label="Allowed", min_value=0, decimal_places=2, max_digits=12)
+    allowed_amount = forms.DecimalField(
+        label="Allowed", min_value=0, decimal_places=2, max_digits=12
+    )
     paid_amount = forms.DecimalField(label="Paid", min_value=0, decimal_places=2, max_digits=12)
     expected_amount = forms.DecimalField(label="Expected", required=False, min_value=0, decimal_places=2, max_digits=12,
                                          help_text="Leave empty to use the provider's fee schedule.")  # fmt: skip
-    filing_deadline = forms.DateField(required=False, widget=DATE, help_text="Only when the payer has no contract on file.")
+    filing_deadline = forms.DateField(
+        required=False, widget=DATE, help_text="Only when the payer has no contract on file."
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -194,17 +229,44 @@ class DisputeForm(forms.Form):
         self.fields["payer"].queryset = Payer.objects.order_by("name")  # type: ignore[attr-defined]
 
     def clean_codes(self) -> list[str]:
-        return [c.strip().upper() for c in self.cleaned_data["codes"].replace(";", ",").split(",") if c.strip()]
+        return [
+            c.strip().upper()
+            for c in self.cleaned_data["codes"].replace(";", ",").split(",")
+            if c.strip()
+        ]
 
 
 class DisputeOutcomeForm(forms.Form):
-    action = forms.ChoiceField(choices=[("submit", "Submitted to the payer"), ("response", "Payer answered"), ("outcome", "Outcome")])
+    action = forms.ChoiceField(
+        choices=[
+            ("submit", "Submitted to the payer"),
+            ("response", "Payer answered"),
+            ("outcome", "Outcome"),
+        ]
+    )
     on = forms.DateField(label="On", widget=DATE)
-    outcome = forms.ChoiceField(choices=[("", "—"), ("won", "Won"), ("partial", "Partially won"), ("lost", "Lost"), ("withdrawn", "Withdrawn")], required=False)
-    recovered_amount = forms.DecimalField(label="Recovered", required=False, min_value=0, decimal_places=2, max_digits=12)
+    outcome = forms.ChoiceField(
+        choices=[
+            ("", "—"),
+            ("won", "Won"),
+            ("partial", "Partially won"),
+            ("lost", "Lost"),
+            ("withdrawn", "Withdrawn"),
+        ],
+        required=False,
+    )
+    recovered_amount = forms.DecimalField(
+        label="Recovered", required=False, min_value=0, decimal_places=2, max_digits=12
+    )
 
 
 class BillReviewForm(forms.Form):
+    practitioner_npi = forms.CharField(
+        label="Provider's NPI",
+        max_length=10,
+        required=False,
+        help_text="Only while the case names no practitioner: the bill is compared with their fee schedule.",
+    )
     bill_reference = forms.CharField(label="Bill or account number", max_length=60, required=False)
     service_date = forms.DateField(label="Date of service", widget=DATE)
     lines = forms.CharField(
@@ -220,7 +282,10 @@ class BillReviewForm(forms.Form):
             parts = [p.strip() for p in raw.split(",")]
             if len(parts) < 2:
                 raise forms.ValidationError(f"Line {number}: give a code and an amount.")
-            row: dict[str, Any] = {"code": parts[0].upper(), "billed_amount": parts[1].replace("$", "")}
+            row: dict[str, Any] = {
+                "code": parts[0].upper(),
+                "billed_amount": parts[1].replace("$", ""),
+            }
             if len(parts) > 2 and parts[2]:
                 row["units"] = parts[2]
             if len(parts) > 3:
@@ -235,5 +300,7 @@ class ReferralForm(forms.Form):
     kind = forms.ChoiceField(choices=ReferralKind.choices)
     practitioner_npi = forms.CharField(label="In-network practitioner's NPI", max_length=10, required=False,
                                        help_text="Find them in the provider directory.")  # fmt: skip
-    out_of_network_provider = forms.CharField(label="Out-of-network provider", max_length=300, required=False)
+    out_of_network_provider = forms.CharField(
+        label="Out-of-network provider", max_length=300, required=False
+    )
     reason = forms.CharField(max_length=300)

@@ -30,4 +30,3 @@ urlpatterns = [
     path("utilization/", views.utilization, name="utilization"),
     path("disputes/", views.disputes, name="disputes"),
 ]
-

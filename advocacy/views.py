@@ -106,7 +106,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
         "counts": selectors.queue_counts(user=request.user, today=today),
         "querystring": params.urlencode(), "nav": "advocacy",
     }  # fmt: skip
-    template = "advocacy/workspace.html#results" if request.htmx else "advocacy/workspace.html"
+    template = "advocacy/workspace.html#results" if request.htmx else "advocacy/workspace.html"  # type: ignore[attr-defined]
     return render(request, template, context)
 
 
@@ -115,7 +115,11 @@ def workspace(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Open cases by type, the overdue trend, time to resolution, savings by month and advocate."""
     figures = selectors.dashboard(today=timezone.localdate())
-    return render(request, "advocacy/dashboard.html", {"figures": figures, "charts": _charts(figures), "nav": "advocacy"})
+    return render(
+        request,
+        "advocacy/dashboard.html",
+        {"figures": figures, "charts": _charts(figures), "nav": "advocacy"},
+    )
 
 
 def _bars(values: list[tuple[str, float, str]], width: int = 44) -> dict[str, Any]:
@@ -145,7 +149,9 @@ def _charts(figures: selectors.Dashboard) -> dict[str, Any]:
 @never_cache
 @advocate_required
 def case_new(request: HttpRequest) -> HttpResponse:
-    form = CaseOpenForm(request.POST or None, initial={"member_number": request.GET.get("member", "")})
+    form = CaseOpenForm(
+        request.POST or None, initial={"member_number": request.GET.get("member", "")}
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         member = Member.objects.filter(member_number__iexact=data["member_number"].strip()).first()
@@ -159,9 +165,13 @@ def case_new(request: HttpRequest) -> HttpResponse:
                     note=data["note"], assignee=request.user if data["assign_to_me"] else None,
                 )  # fmt: skip
             except ApplicationError as error:
-                apply_service_errors(form, error, {"member": "member_number", "case_type": "case_type"})
+                apply_service_errors(
+                    form, error, {"member": "member_number", "case_type": "case_type"}
+                )
             else:
-                messages.success(request, f"Case {case.reference} is open, due {case.due_on:%b %-d}.")
+                messages.success(
+                    request, f"Case {case.reference} is open, due {case.due_on:%b %-d}."
+                )
                 return redirect(_case_url(case))
     return render(request, "advocacy/case_new.html", {"form": form, "nav": "advocacy"})
 
@@ -177,7 +187,7 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
         "summary": selectors.case_member_summary(case, today),
         "timeline": selectors.case_timeline(case),
         "tasks": list(selectors.case_tasks(case)),
-        "allowed_statuses": [(s, CaseStatus(s).label) for s in sorted(CASE_TRANSITIONS[case.status]) if s != CaseStatus.ASSIGNED or case.assignee_id],
+        "allowed_statuses": [(s, CaseStatus(s).label) for s in CaseStatus.values if s in CASE_TRANSITIONS[case.status] and (s != CaseStatus.ASSIGNED or case.assignee_id)],
         "is_overdue": case.is_open and case.due_on < today,
         "note_form": NoteForm(), "contact_form": ContactForm(), "task_form": TaskForm(),
         "status_form": StatusForm(), "assign_form": AssignForm(initial={"assignee": case.assignee_id}),
@@ -236,13 +246,15 @@ def _case_write(
             extra["flash_error"] = error.message
         else:
             case = _case_or_404(pk)
-            if request.htmx:
+            if request.htmx:  # type: ignore[attr-defined]
                 return _timeline_response(request, case, flash=success)
             messages.success(request, success)
             return redirect(_case_url(case, "timeline"))
-    if request.htmx:
+    if request.htmx:  # type: ignore[attr-defined]
         return _timeline_response(request, case, **extra)
-    return render(request, "advocacy/case_detail.html", _case_context(request, case, **extra), status=400)
+    return render(
+        request, "advocacy/case_detail.html", _case_context(request, case, **extra), status=400
+    )
 
 
 @require_POST
@@ -292,10 +304,12 @@ def case_task_done(request: HttpRequest, pk: int, task_id: int) -> HttpResponse:
     if task is None:
         raise Http404("No such task on this case.")
     try:
-        services.task_finish(task=task, actor=request.user, status=request.POST.get("status", "done"))
+        services.task_finish(
+            task=task, actor=request.user, status=request.POST.get("status", "done")
+        )
     except ApplicationError as error:
         messages.error(request, error.message)
-    if request.htmx:
+    if request.htmx:  # type: ignore[attr-defined]
         return _timeline_response(request, case, flash="Task done.")
     return redirect(_case_url(case, "tasks"))
 
@@ -358,7 +372,10 @@ def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such document.")
     content = services.attachment_open(attachment=attachment, actor=request.user, request=request)
     response = HttpResponse(content, content_type=attachment.content_type)
-    response["Content-Disposition"] = f'attachment; filename="case-{attachment.case_id}-document-{attachment.pk}.{attachment.file.name.rsplit(".", 1)[-1]}"'
+    extension = (attachment.file.name or "").rsplit(".", 1)[-1]
+    response["Content-Disposition"] = (
+        f'attachment; filename="case-{attachment.case_id}-document-{attachment.pk}.{extension}"'
+    )
     return response
 
 
@@ -395,18 +412,43 @@ def case_coordination(request: HttpRequest, pk: int) -> HttpResponse:
             return result
         forms.update(result)
         status = 400
-    else:
-        services.case_view_record(case=case, actor=request.user, request=request, detail="coordination")
+    elif not request.htmx:  # type: ignore[attr-defined]
+        # The letter's progress poll (htmx) re-reads the same page: one audit row per visit.
+        services.case_view_record(
+            case=case, actor=request.user, request=request, detail="coordination"
+        )
     detail = selectors.requirement_detail(requirement.pk)
+    expenses = list(detail.expenses.all())
+    totals = {
+        "billed": sum((e.billed_amount for e in expenses), Decimal("0.00")),
+        "plan": sum((e.plan_amount for e in expenses), Decimal("0.00")),
+        "penalty": sum(
+            (e.penalty.amount for e in expenses if _penalty_of(e) is not None), Decimal("0.00")
+        ),
+    }
+    template = "advocacy/case_coordination.html"
+    if request.htmx and request.method == "GET":  # type: ignore[attr-defined]
+        template += "#notices"
     return render(
-        request, "advocacy/case_coordination.html",
+        request, template,
         {"case": case, "requirement": detail, "penalty_totals": selectors.penalty_totals_for(case.member),
-         "today": timezone.localdate(), "nav": "advocacy", **forms},
+         "expense_totals": totals if expenses else None, "today": timezone.localdate(), "nav": "advocacy", **forms},
         status=status,
     )  # fmt: skip
 
 
-def _coordination_action(request: HttpRequest, case: Case, requirement: Any, action: str) -> HttpResponse | dict[str, Any]:
+def _penalty_of(expense: Any) -> Any:
+    from .models import PenaltyLine
+
+    try:
+        return expense.penalty
+    except PenaltyLine.DoesNotExist:
+        return None
+
+
+def _coordination_action(
+    request: HttpRequest, case: Case, requirement: Any, action: str
+) -> HttpResponse | dict[str, Any]:
     """Run one action of the coordination page; a redirect on success, the bound form on error."""
     user = request.user
     back = reverse("advocacy:case-coordination", args=[case.pk])
@@ -446,14 +488,24 @@ def _latest_notice(requirement: Any) -> RequirementNotice:
 
 
 def _review_action(request: HttpRequest, requirement: Any, data: dict[str, Any]) -> Any:
-    review = PlanReview.objects.filter(pk=request.POST.get("review_id") or 0, plan__requirement=requirement).first()
+    review = PlanReview.objects.filter(
+        pk=request.POST.get("review_id") or 0, plan__requirement=requirement
+    ).first()
     if review is None:
         raise ApplicationError("Choose a review of this case's plan.")
     if data["action"] == "complete":
-        return services.plan_review_complete(review=review, actor=request.user, completed_on=data["completed_on"] or timezone.localdate(), notes=data["notes"], submission_received_on=data["submission_received_on"])
+        return services.plan_review_complete(
+            review=review,
+            actor=request.user,
+            completed_on=data["completed_on"] or timezone.localdate(),
+            notes=data["notes"],
+            submission_received_on=data["submission_received_on"],
+        )
     if data["action"] == "excuse":
         return services.plan_review_excuse(review=review, actor=request.user, note=data["notes"])
-    return services.plan_review_confirm_failure(review=review, actor=request.user, note=data["notes"])
+    return services.plan_review_confirm_failure(
+        review=review, actor=request.user, note=data["notes"]
+    )
 
 
 @never_cache
@@ -483,7 +535,9 @@ def utilization(request: HttpRequest) -> HttpResponse:
         if import_form.is_valid():
             upload = import_form.cleaned_data["file"]
             try:
-                result = services.utilization_import(actor=request.user, file_name=upload.name, content=upload.read())
+                result = services.utilization_import(
+                    actor=request.user, file_name=upload.name, content=upload.read()
+                )
             except ApplicationError as error:
                 apply_service_errors(import_form, error, {"content": "file"})
                 status = 400
@@ -493,19 +547,31 @@ def utilization(request: HttpRequest) -> HttpResponse:
         form = UtilizationForm(request.POST, prefix="event")
         if form.is_valid():
             data = form.cleaned_data
-            member = Member.objects.filter(member_number__iexact=data.pop("member_number").strip()).first()
+            member = Member.objects.filter(
+                member_number__iexact=data.pop("member_number").strip()
+            ).first()
             if member is None:
                 form.add_error("member_number", "We don't know this member number.")
                 status = 400
             else:
                 try:
-                    _event, created = services.utilization_record(actor=request.user, member=member, **data)
+                    _event, created = services.utilization_record(
+                        actor=request.user, member=member, **data
+                    )
                 except ApplicationError as error:
                     apply_service_errors(form, error)
                     status = 400
                 else:
                     if created:
-                        messages.warning(request, "Care coordination is now required: " + "; ".join(f"{r.get_reason_display()} (case {r.case.reference})" for r in created) + ".")
+                        messages.warning(
+                            request,
+                            "Care coordination is now required: "
+                            + "; ".join(
+                                f"{r.get_reason_display()} (case {r.case.reference})"
+                                for r in created
+                            )
+                            + ".",
+                        )
                     else:
                         messages.success(request, "The event is recorded; no new requirement.")
                     return redirect("advocacy:utilization")
@@ -524,7 +590,12 @@ def disputes(request: HttpRequest) -> HttpResponse:
     """Every dispute with its qualification (high-dollar, systemic, payer unresponsive), filterable."""
     qualification = request.GET.get("qualification", "")
     today = timezone.localdate()
-    rows = selectors.disputes_list(qualification=qualification or None, today=today)
+    try:
+        rows = selectors.disputes_list(qualification=qualification or None, today=today)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        qualification = ""
+        rows = selectors.disputes_list(today=today)
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
     qualifications = selectors.dispute_qualifications(list(page.object_list), today=today)
     return render(request, "advocacy/disputes.html", {
@@ -550,13 +621,27 @@ def case_disputes(request: HttpRequest, pk: int) -> HttpResponse:
                 d = outcome_form.cleaned_data
                 try:
                     if d["action"] == "submit":
-                        services.dispute_submit(dispute=dispute, actor=request.user, submitted_on=d["on"])
+                        services.dispute_submit(
+                            dispute=dispute, actor=request.user, submitted_on=d["on"]
+                        )
                     elif d["action"] == "response":
-                        services.dispute_record_payer_response(dispute=dispute, actor=request.user, responded_on=d["on"])
+                        services.dispute_record_payer_response(
+                            dispute=dispute, actor=request.user, responded_on=d["on"]
+                        )
                     else:
-                        services.dispute_record_outcome(dispute=dispute, actor=request.user, outcome=d["outcome"], outcome_on=d["on"], recovered_amount=d["recovered_amount"] or Decimal("0.00"))
+                        services.dispute_record_outcome(
+                            dispute=dispute,
+                            actor=request.user,
+                            outcome=d["outcome"],
+                            outcome_on=d["on"],
+                            recovered_amount=d["recovered_amount"] or Decimal("0.00"),
+                        )
                 except ApplicationError as error:
-                    apply_service_errors(outcome_form, error, {"submitted_on": "on", "responded_on": "on", "outcome_on": "on"})
+                    apply_service_errors(
+                        outcome_form,
+                        error,
+                        {"submitted_on": "on", "responded_on": "on", "outcome_on": "on"},
+                    )
                     messages.error(request, error.message)
                 else:
                     messages.success(request, f"Claim {dispute.claim_number} updated.")
@@ -590,11 +675,26 @@ def case_bills(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         form = BillReviewForm(request.POST)
-        if case.practitioner is None:
-            form.add_error(None, "Set the case's practitioner first: the bill is compared with their fee schedule.")
-        elif form.is_valid():
+        practitioner = case.practitioner
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            npi = data.pop("practitioner_npi", "").strip()
+            if practitioner is None and npi:
+                from providers.models import Practitioner
+
+                practitioner = Practitioner.objects.filter(npi=npi).first()
+            if practitioner is None:
+                form.add_error(
+                    "practitioner_npi",
+                    f"We don't know NPI {npi}."
+                    if npi
+                    else "Give the NPI of the provider who sent the bill.",
+                )
+        if form.is_valid() and practitioner is not None:
             try:
-                review = services.bill_review_create(case=case, actor=request.user, practitioner=case.practitioner, **form.cleaned_data)
+                review = services.bill_review_create(
+                    case=case, actor=request.user, practitioner=practitioner, **data
+                )
             except ApplicationError as error:
                 apply_service_errors(form, error)
             else:
@@ -604,7 +704,14 @@ def case_bills(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         services.case_view_record(case=case, actor=request.user, request=request, detail="bills")
     reviews = list(case.bill_reviews.prefetch_related("lines"))
-    return render(request, "advocacy/case_bills.html", {"case": case, "reviews": reviews, "form": form, "nav": "advocacy"}, status=status)
+    for review in reviews:
+        review.totals = selectors.bill_review_totals(review)  # type: ignore[attr-defined]
+    return render(
+        request,
+        "advocacy/case_bills.html",
+        {"case": case, "reviews": reviews, "form": form, "nav": "advocacy"},
+        status=status,
+    )
 
 
 @never_cache
@@ -615,9 +722,15 @@ def bill_review(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such bill review.")
     if request.method == "POST":
         try:
-            if request.FILES.get("lines_file"):
-                outcome = services.bill_lines_import(review=review, actor=request.user, content=request.FILES["lines_file"].read())
-                messages.success(request, f"{outcome['imported']} line(s) imported; {len(outcome['rejected'])} refused.")
+            upload = request.FILES.get("lines_file")
+            if upload is not None:
+                outcome = services.bill_lines_import(
+                    review=review, actor=request.user, content=upload.read()
+                )
+                messages.success(
+                    request,
+                    f"{outcome['imported']} line(s) imported; {len(outcome['rejected'])} refused.",
+                )
                 for rejected in outcome["rejected"]:
                     messages.error(request, f"Line {rejected['line']}: {rejected['error']}")
             else:
@@ -626,8 +739,19 @@ def bill_review(request: HttpRequest, pk: int) -> HttpResponse:
         except ApplicationError as error:
             messages.error(request, error.message)
         return redirect("advocacy:bill-review", pk=pk)
-    services.case_view_record(case=review.case, actor=request.user, request=request, detail=f"bill review {pk}")
-    return render(request, "advocacy/bill_review.html", {"review": review, "case": review.case, "totals": selectors.bill_review_totals(review), "nav": "advocacy"})
+    services.case_view_record(
+        case=review.case, actor=request.user, request=request, detail=f"bill review {pk}"
+    )
+    return render(
+        request,
+        "advocacy/bill_review.html",
+        {
+            "review": review,
+            "case": review.case,
+            "totals": selectors.bill_review_totals(review),
+            "nav": "advocacy",
+        },
+    )
 
 
 @never_cache
@@ -642,7 +766,9 @@ def case_referrals(request: HttpRequest, pk: int) -> HttpResponse:
             if referral is None:
                 raise Http404("No such referral on this case.")
             try:
-                services.referral_set_status(referral=referral, actor=request.user, status=request.POST.get("status", ""))
+                services.referral_set_status(
+                    referral=referral, actor=request.user, status=request.POST.get("status", "")
+                )
             except ApplicationError as error:
                 messages.error(request, error.message)
             return redirect("advocacy:case-referrals", pk=case.pk)
@@ -651,12 +777,23 @@ def case_referrals(request: HttpRequest, pk: int) -> HttpResponse:
             d = form.cleaned_data
             from providers.models import Practitioner
 
-            practitioner = Practitioner.objects.filter(npi=d["practitioner_npi"].strip()).first() if d["practitioner_npi"].strip() else None
+            practitioner = (
+                Practitioner.objects.filter(npi=d["practitioner_npi"].strip()).first()
+                if d["practitioner_npi"].strip()
+                else None
+            )
             if d["kind"] == "in_network" and practitioner is None:
                 form.add_error("practitioner_npi", "We don't know this NPI in the directory.")
             else:
                 try:
-                    services.referral_create(case=case, actor=request.user, kind=d["kind"], reason=d["reason"], practitioner=practitioner, out_of_network_provider=d["out_of_network_provider"])
+                    services.referral_create(
+                        case=case,
+                        actor=request.user,
+                        kind=d["kind"],
+                        reason=d["reason"],
+                        practitioner=practitioner,
+                        out_of_network_provider=d["out_of_network_provider"],
+                    )
                 except ApplicationError as error:
                     apply_service_errors(form, error, {"practitioner": "practitioner_npi"})
                 else:
@@ -664,8 +801,10 @@ def case_referrals(request: HttpRequest, pk: int) -> HttpResponse:
                     return redirect("advocacy:case-referrals", pk=case.pk)
         status = 400
     else:
-        services.case_view_record(case=case, actor=request.user, request=request, detail="referrals")
-    return render(request, "advocacy/case_referrals.html", {"case": case, "referrals": list(case.referrals.select_related("practitioner")), "form": form, "statuses": ReferralStatus.choices, "nav": "advocacy"}, status=status)  # fmt: skip
+        services.case_view_record(
+            case=case, actor=request.user, request=request, detail="referrals"
+        )
+    return render(request, "advocacy/case_referrals.html", {"case": case, "referrals": list(case.referrals.select_related("practitioner")), "form": form, "statuses": ReferralStatus.choices, "transitions": {k: sorted(v) for k, v in services.REFERRAL_TRANSITIONS.items()}, "nav": "advocacy"}, status=status)  # fmt: skip
 
 
 # --- The member's own view --------------------------------------------------------------------
@@ -683,7 +822,11 @@ def _portal_member(request: HttpRequest) -> Member:
 def my_cases(request: HttpRequest) -> HttpResponse:
     """A member's own cases: the status and the notes marked as shared, nothing else."""
     member = _portal_member(request)
-    return render(request, "advocacy/my_cases.html", {"cases": list(selectors.member_cases(member)), "viewer": member, "nav": "me"})
+    return render(
+        request,
+        "advocacy/my_cases.html",
+        {"cases": list(selectors.member_cases(member)), "viewer": member, "nav": "me"},
+    )
 
 
 @never_cache
@@ -695,4 +838,3 @@ def my_case(request: HttpRequest, pk: int) -> HttpResponse:
         record_denied(request, detail=f"case {pk} is not the member's")
         raise Http404("No such case.")
     return render(request, "advocacy/my_case.html", {"case": case, "viewer": member, "nav": "me"})
-

@@ -34,6 +34,10 @@ app.conf.beat_schedule = {
         "task": "credentialing.screening_monthly",
         "schedule": crontab(day_of_month=2, hour=2, minute=0),  # after OIG's monthly update
     },
+    "advocacy-daily": {
+        "task": "advocacy.coordination_daily",
+        "schedule": crontab(hour=1, minute=0),  # unanswered notices, missed plan reviews
+    },
     "members-invoices-monthly": {
         "task": "members.invoices_generate",
         "schedule": crontab(day_of_month=1, hour=1, minute=0),

@@ -19,6 +19,7 @@ api_v1: list[Any] = [
     path("", include("providers.api_urls")),
     path("", include("members.api_urls")),
     path("", include("credentialing.api_urls")),
+    path("", include("advocacy.api_urls")),
 ]
 
 urlpatterns = [

@@ -61,7 +61,7 @@ WAITING_STATUSES = (
     CaseStatus.WAITING_PROVIDER,
     CaseStatus.WAITING_PAYER,
 )
-_WORKING = {CaseStatus.IN_PROGRESS, *WAITING_STATUSES, CaseStatus.RESOLVED}
+_WORKING: set[str] = {CaseStatus.IN_PROGRESS, *WAITING_STATUSES, CaseStatus.RESOLVED}
 CASE_TRANSITIONS: dict[str, set[str]] = {
     CaseStatus.NEW: {CaseStatus.ASSIGNED, CaseStatus.CLOSED},
     CaseStatus.ASSIGNED: {CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED, CaseStatus.CLOSED},
@@ -107,7 +107,7 @@ class PriorityTarget(models.Model):
         return f"{self.get_priority_display()}: {self.business_days} business day(s)"
 
 
-_MONEY = {"max_digits": 12, "decimal_places": 2, "null": True, "blank": True}
+_MONEY: dict = {"max_digits": 12, "decimal_places": 2, "null": True, "blank": True}
 
 
 class Case(TimeStampedModel):
@@ -238,6 +238,23 @@ class CaseEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.from_value} → {self.to_value}"
 
+    def _label(self, value: str) -> str:
+        choices = {"status": CaseStatus, "opened": CaseStatus, "priority": CasePriority}.get(
+            self.kind
+        )
+        if choices is not None and value in choices.values:
+            return str(choices(value).label)
+        return value
+
+    @property
+    def from_label(self) -> str:
+        """The old value as people read it (a status's label, not its code)."""
+        return self._label(self.from_value)
+
+    @property
+    def to_label(self) -> str:
+        return self._label(self.to_value)
+
 
 class CaseNote(models.Model):
     """A note on a case; append-only (a correction is a new note that names the one it corrects)."""
@@ -245,7 +262,9 @@ class CaseNote(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
     body = models.TextField()
     is_shared = models.BooleanField(
-        "shared with the member", default=False, help_text="Shared notes show in the member's portal."
+        "shared with the member",
+        default=False,
+        help_text="Shared notes show in the member's portal.",
     )
     corrects = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"

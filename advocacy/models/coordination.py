@@ -103,7 +103,9 @@ class UtilizationEvent(models.Model):
     class Meta:
         ordering = ["-occurred_on", "-id"]
         indexes = [
-            models.Index(fields=["member", "event_type", "occurred_on"], name="advocacy_util_member"),
+            models.Index(
+                fields=["member", "event_type", "occurred_on"], name="advocacy_util_member"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -376,9 +378,7 @@ class TreatmentPlan(TimeStampedModel):
     responsible_practitioners = models.ManyToManyField(
         "providers.Practitioner", blank=True, related_name="treatment_plans"
     )
-    other_responsible = models.CharField(
-        "other responsible providers", max_length=300, blank=True
-    )
+    other_responsible = models.CharField("other responsible providers", max_length=300, blank=True)
     starts_on = models.DateField()
     review_interval_days = models.PositiveSmallIntegerField(default=30)
     requires_submission = models.BooleanField(

@@ -6,6 +6,8 @@ by selectors from the stored facts, never stored as a flag that could go stale.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -111,9 +113,9 @@ class ClaimDispute(TimeStampedModel):
         return f"Claim {self.claim_number}"
 
     @property
-    def amount_in_dispute(self):  # type: ignore[no-untyped-def]
+    def amount_in_dispute(self) -> Decimal:
         """What the payer still owes against what was expected."""
-        return max(self.expected_amount - self.paid_amount, 0)
+        return max(self.expected_amount - self.paid_amount, Decimal("0.00"))
 
 
 class BillReviewStatus(models.TextChoices):

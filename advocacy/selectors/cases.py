@@ -15,17 +15,13 @@ from django.db.models import (
 )
 from django.db.models import (
     Count,
-    Exists,
     IntegerField,
-    OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Sum,
     Value,
     When,
 )
-from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from cooperative.periods import COOPERATIVE_TZ, Period
@@ -72,7 +68,7 @@ def _priority_rank() -> When_:
     )
 
 
-def _queue_filter(queue: str, user: Any, today: date) -> Q:
+def queue_filter(queue: str, user: Any, today: date) -> Q:
     open_ = Q(status__in=OPEN_CASE_STATUSES)
     if queue == "mine":
         return open_ & Q(assignee=user)
@@ -102,7 +98,7 @@ def case_queue(
     """One queue of the workspace, filtered and sorted (by due date unless asked otherwise)."""
     today = today or timezone.localdate()
     cases = (
-        Case.objects.filter(_queue_filter(queue if queue in QUEUES else "mine", user, today))
+        Case.objects.filter(queue_filter(queue if queue in QUEUES else "mine", user, today))
         .select_related("member", "assignee", "practitioner", "payer")
         .annotate(
             priority_rank=_priority_rank(),
@@ -135,14 +131,24 @@ def queue_counts(*, user: Any, today: date | None = None) -> dict[str, int]:
     """The counts on top of the workspace, in one query."""
     today = today or timezone.localdate()
     return Case.objects.aggregate(
-        **{key: Count("pk", filter=_queue_filter(key, user, today)) for key in QUEUES if key != "closed"}
+        **{
+            key: Count("pk", filter=queue_filter(key, user, today))
+            for key in QUEUES
+            if key != "closed"
+        }
     )
 
 
 def case_get(case_id: int) -> Case | None:
     return (
         Case.objects.select_related(
-            "member", "member__subscriber", "practitioner", "clinic", "payer", "assignee", "opened_by"
+            "member",
+            "member__subscriber",
+            "practitioner",
+            "clinic",
+            "payer",
+            "assignee",
+            "opened_by",
         )
         .filter(pk=case_id)
         .first()
@@ -169,8 +175,12 @@ def case_timeline(case: Case) -> list[TimelineItem]:
     for task in CaseTask.objects.filter(case=case).select_related("created_by", "assignee"):
         items.append(TimelineItem("task", task.created_at, task.created_by, task))
     for attachment in CaseAttachment.objects.filter(case=case).select_related("uploaded_by"):
-        items.append(TimelineItem("attachment", attachment.uploaded_at, attachment.uploaded_by, attachment))
-    for link in CasePolicyLink.objects.filter(case=case).select_related("linked_by", "policy_update__payer"):
+        items.append(
+            TimelineItem("attachment", attachment.uploaded_at, attachment.uploaded_by, attachment)
+        )
+    for link in CasePolicyLink.objects.filter(case=case).select_related(
+        "linked_by", "policy_update__payer"
+    ):
         items.append(TimelineItem("policy", link.linked_at, link.linked_by, link))
     order = {"event": 0, "task": 1, "attachment": 2, "policy": 3, "contact": 4, "note": 5}
     items.sort(key=lambda i: (i.at, order[i.kind], i.item.pk), reverse=True)
@@ -293,6 +303,8 @@ def dashboard(*, today: date | None = None, months: int = 6, weeks: int = 8) -> 
     savings: dict[Period, list[Decimal]] = {p: [] for p in periods}
     by_advocate: dict[str, list[Decimal]] = {}
     for opened_at, resolved_at, recovered, username, first_name, last_name in resolved:
+        if resolved_at is None:
+            continue
         period = Period.of(resolved_at)
         if period not in days_by_month:
             continue
@@ -301,7 +313,11 @@ def dashboard(*, today: date | None = None, months: int = 6, weeks: int = 8) -> 
         name = f"{first_name} {last_name}".strip() or username or "Unassigned"
         by_advocate.setdefault(name, []).append(recovered or Decimal("0.00"))
     resolution = [
-        (p, round(statistics.median(days_by_month[p]), 1) if days_by_month[p] else None, len(days_by_month[p]))
+        (
+            p,
+            round(statistics.median(days_by_month[p]), 1) if days_by_month[p] else None,
+            len(days_by_month[p]),
+        )
         for p in periods
     ]
     savings_rows = [(p, sum(savings[p], Decimal("0.00")), len(savings[p])) for p in periods]
@@ -325,5 +341,5 @@ def dashboard(*, today: date | None = None, months: int = 6, weeks: int = 8) -> 
 __all__ = [
     "QUEUES", "SORTS", "CaseMemberSummary", "Dashboard", "TimelineItem", "advocates",
     "case_get", "case_member_summary", "case_queue", "case_tasks", "case_timeline", "dashboard",
-    "member_case_get", "member_cases", "queue_counts",
+    "member_case_get", "member_cases", "queue_counts", "queue_filter",
 ]  # fmt: skip

@@ -69,7 +69,9 @@ def _choice(value: Any, choices: Any, field: str, label: str) -> str:
 
 def priority_business_days(priority: str) -> int:
     """The configured target of a priority (the PriorityTarget row, else the default)."""
-    target = PriorityTarget.objects.filter(priority=priority).values_list("business_days", flat=True)
+    target = PriorityTarget.objects.filter(priority=priority).values_list(
+        "business_days", flat=True
+    )
     return target.first() or DEFAULT_PRIORITY_TARGETS[priority]
 
 
@@ -191,13 +193,27 @@ def _move(case: Case, to_status: str, *, actor: Any, reason: str = "") -> Case:
         case.due_on = case_due_on(priority=case.priority, opened_on=timezone.localdate(now))
         fields += ["resolved_at", "closed_at", "due_on"]
     case.save(update_fields=fields)
-    _event(case, kind=CaseEventKind.STATUS, actor=actor, from_value=from_status, to_value=to_status, reason=reason)
-    audit_record(actor=actor, action=AuditAction.UPDATE, obj=case, detail=f"status {from_status} → {to_status}")
+    _event(
+        case,
+        kind=CaseEventKind.STATUS,
+        actor=actor,
+        from_value=from_status,
+        to_value=to_status,
+        reason=reason,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=case,
+        detail=f"status {from_status} → {to_status}",
+    )
     return case
 
 
 @transaction.atomic
-def case_transition(*, case: Case, actor: Any, to_status: str, reason: str = "", resolution: str = "") -> Case:
+def case_transition(
+    *, case: Case, actor: Any, to_status: str, reason: str = "", resolution: str = ""
+) -> Case:
     """Move a case along its status machine (see CASE_TRANSITIONS); every move is an event."""
     require_advocate(actor)
     case = _locked(case)
@@ -212,7 +228,9 @@ def case_transition(*, case: Case, actor: Any, to_status: str, reason: str = "",
     if needs_reason and not reason.strip():
         raise ApplicationError(
             "Say why.",
-            errors={"reason": ["A reason is required to reopen a case or close an unresolved one."]},
+            errors={
+                "reason": ["A reason is required to reopen a case or close an unresolved one."]
+            },
         )
     if to_status == CaseStatus.RESOLVED and resolution.strip():
         case.resolution = resolution.strip()
@@ -247,7 +265,14 @@ def case_assign(*, case: Case, actor: Any, assignee: Any) -> Case:
         case = _move(case, CaseStatus.ASSIGNED, actor=actor)
     elif assignee is None and case.status == CaseStatus.ASSIGNED:
         # Back to the unassigned queue: an explicit event, not a silent edit.
-        _event(case, kind=CaseEventKind.STATUS, actor=actor, from_value=case.status, to_value=CaseStatus.NEW, reason="unassigned")
+        _event(
+            case,
+            kind=CaseEventKind.STATUS,
+            actor=actor,
+            from_value=case.status,
+            to_value=CaseStatus.NEW,
+            reason="unassigned",
+        )
         case.status = CaseStatus.NEW
         case.save(update_fields=["status", "updated_at"])
     return case
@@ -276,7 +301,14 @@ def case_update(
         case.priority = priority
         case.due_on = case_due_on(priority=priority, opened_on=timezone.localdate(case.opened_at))
         fields += ["priority", "due_on"]
-        _event(case, kind=CaseEventKind.PRIORITY, actor=actor, from_value=before, to_value=priority, reason=reason)
+        _event(
+            case,
+            kind=CaseEventKind.PRIORITY,
+            actor=actor,
+            from_value=before,
+            to_value=priority,
+            reason=reason,
+        )
     if summary is not None:
         case.summary = summary.strip()
         fields.append("summary")
@@ -293,7 +325,9 @@ def case_update(
 
 
 @transaction.atomic
-def case_set_savings(*, case: Case, actor: Any, reason: str = "", **amounts: Decimal | None) -> Case:
+def case_set_savings(
+    *, case: Case, actor: Any, reason: str = "", **amounts: Decimal | None
+) -> Case:
     """Record what was billed, agreed or expected, finally paid, and recovered or avoided."""
     require_advocate(actor)
     unknown = set(amounts) - set(SAVINGS_FIELDS)
@@ -316,7 +350,13 @@ def case_set_savings(*, case: Case, actor: Any, reason: str = "", **amounts: Dec
             case.save(update_fields=[*amounts.keys(), "updated_at"])
     except IntegrityError:
         raise ApplicationError("Amounts cannot be negative.") from None
-    _event(case, kind=CaseEventKind.SAVINGS, actor=actor, to_value="; ".join(changes)[:100], reason=reason)
+    _event(
+        case,
+        kind=CaseEventKind.SAVINGS,
+        actor=actor,
+        to_value="; ".join(changes)[:100],
+        reason=reason,
+    )
     audit_record(actor=actor, action=AuditAction.UPDATE, obj=case, detail="savings")
     return case
 
@@ -341,7 +381,14 @@ def case_flag_clear(*, case: Case, actor: Any, reason: str = "") -> Case:
     before = case.flag_reason
     case.flag_reason = ""
     case.save(update_fields=["flag_reason", "updated_at"])
-    _event(case, kind=CaseEventKind.FLAG, actor=actor, from_value=before, to_value="cleared", reason=reason)
+    _event(
+        case,
+        kind=CaseEventKind.FLAG,
+        actor=actor,
+        from_value=before,
+        to_value="cleared",
+        reason=reason,
+    )
     return case
 
 
@@ -363,12 +410,21 @@ def note_add(
     _require_writable(case, "note")
     body = (body or "").strip()
     if not body:
-        raise ApplicationError("Write the note first.", errors={"body": ["A note cannot be empty."]})
+        raise ApplicationError(
+            "Write the note first.", errors={"body": ["A note cannot be empty."]}
+        )
     if corrects is not None and corrects.case_id != case.pk:
         raise ApplicationError(
-            "A correction belongs to the same case.", errors={"corrects": ["Not a note of this case."]}
+            "A correction belongs to the same case.",
+            errors={"corrects": ["Not a note of this case."]},
         )
-    note = CaseNote(case=case, body=body, is_shared=bool(is_shared), corrects=corrects, author=user_or_none(actor))
+    note = CaseNote(
+        case=case,
+        body=body,
+        is_shared=bool(is_shared),
+        corrects=corrects,
+        author=user_or_none(actor),
+    )
     full_clean_or_raise(note)
     note.save()
     Case.objects.filter(pk=case.pk).update(updated_at=timezone.now())
@@ -398,7 +454,8 @@ def contact_log(
     occurred_at = occurred_at or timezone.now()
     if occurred_at > timezone.now() + timedelta(minutes=5):
         raise ApplicationError(
-            "A contact is logged after it happened.", errors={"occurred_at": ["This is in the future."]}
+            "A contact is logged after it happened.",
+            errors={"occurred_at": ["This is in the future."]},
         )
     contact = CaseContact(
         case=case,
@@ -418,9 +475,7 @@ def contact_log(
 
 
 @transaction.atomic
-def task_add(
-    *, case: Case, actor: Any, title: str, due_on: date, assignee: Any = None
-) -> CaseTask:
+def task_add(*, case: Case, actor: Any, title: str, due_on: date, assignee: Any = None) -> CaseTask:
     """Add a task with a due date (and an advocate who owns it; the case's assignee by default)."""
     require_advocate(actor)
     case = _locked(case)
@@ -429,7 +484,9 @@ def task_add(
     if due_on is None:
         raise ApplicationError("A task needs a due date.", errors={"due_on": ["Give a due date."]})
     if due_on < timezone.localdate() - timedelta(days=365):
-        raise ApplicationError("That due date is too far in the past.", errors={"due_on": ["Check the date."]})
+        raise ApplicationError(
+            "That due date is too far in the past.", errors={"due_on": ["Check the date."]}
+        )
     task = CaseTask(
         case=case,
         title=(title or "").strip(),
@@ -449,7 +506,10 @@ def task_finish(*, task: CaseTask, actor: Any, status: str = TaskStatus.DONE) ->
     require_advocate(actor)
     task = CaseTask.objects.select_for_update().get(pk=task.pk)
     if status not in (TaskStatus.DONE, TaskStatus.CANCELLED):
-        raise ApplicationError("A task is finished as done or cancelled.", errors={"status": ["Choose done or cancelled."]})
+        raise ApplicationError(
+            "A task is finished as done or cancelled.",
+            errors={"status": ["Choose done or cancelled."]},
+        )
     if task.status != TaskStatus.OPEN:
         raise ConflictError(f"The task is already {task.get_status_display().lower()}.")
     task.status = status
@@ -469,7 +529,9 @@ def attachment_add(
     _require_writable(case, "attachment")
     description = (description or "").strip()
     if not description:
-        raise ApplicationError("Say what the document is.", errors={"description": ["Describe the document."]})
+        raise ApplicationError(
+            "Say what the document is.", errors={"description": ["Describe the document."]}
+        )
     extension, content = attachment_check(upload)
     name = (getattr(upload, "name", "") or f"document.{extension}").rsplit("/", 1)[-1][:200]
     attachment = CaseAttachment(
@@ -510,7 +572,10 @@ def policy_link_add(
             errors={"policy_update": ["Already linked."]},
         )
     link = CasePolicyLink.objects.create(
-        case=case, policy_update=policy_update, note=(note or "").strip()[:300], linked_by=user_or_none(actor)
+        case=case,
+        policy_update=policy_update,
+        note=(note or "").strip()[:300],
+        linked_by=user_or_none(actor),
     )
     audit_record(actor=actor, action=AuditAction.CREATE, obj=link)
     return link

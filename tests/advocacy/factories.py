@@ -11,7 +11,9 @@ from members.models import Member
 _numbers = itertools.count(1)
 
 
-def make_member(*, first: str = "Nora", last: str = "Quinn", state: str = "TX", user: Any = None) -> Member:
+def make_member(
+    *, first: str = "Nora", last: str = "Quinn", state: str = "TX", user: Any = None
+) -> Member:
     """A member row without a membership (enough for most advocacy rules)."""
     n = next(_numbers)
     return Member.objects.create(

@@ -41,7 +41,12 @@ def test_opening_writes_the_opened_event_and_an_audit_row(advocate):
         ("status", "new", "assigned"),
     ]
     assert case.status == CaseStatus.ASSIGNED
-    assert AuditEvent.objects.filter(object_type="advocacy.case", object_id=str(case.pk), action="create").count() == 1
+    assert (
+        AuditEvent.objects.filter(
+            object_type="advocacy.case", object_id=str(case.pk), action="create"
+        ).count()
+        == 1
+    )
 
 
 def test_a_case_without_a_member_is_refused_and_nothing_is_written(advocate):
@@ -74,10 +79,16 @@ def test_the_whole_path_is_evented(advocate):
     case = make_case(actor=advocate, assignee=advocate)
     for step in ("in_progress", "waiting_payer", "in_progress", "resolved", "closed"):
         case = services.case_transition(case=case, actor=advocate, to_status=step)
-    assert case.resolved_at is not None and case.closed_at is not None
-    case = services.case_transition(case=case, actor=advocate, to_status="reopened", reason="Payer reversed")
-    assert case.resolved_at is None and case.closed_at is None
-    moves = list(case.events.filter(kind="status").order_by("id").values_list("from_value", "to_value"))
+    assert case.resolved_at is not None
+    assert case.closed_at is not None
+    case = services.case_transition(
+        case=case, actor=advocate, to_status="reopened", reason="Payer reversed"
+    )
+    assert case.resolved_at is None
+    assert case.closed_at is None
+    moves = list(
+        case.events.filter(kind="status").order_by("id").values_list("from_value", "to_value")
+    )
     assert moves == [
         ("new", "assigned"), ("assigned", "in_progress"), ("in_progress", "waiting_payer"),
         ("waiting_payer", "in_progress"), ("in_progress", "resolved"), ("resolved", "closed"),
@@ -109,7 +120,9 @@ def test_a_note_on_a_closed_case_is_refused(advocate):
 def test_notes_are_append_only_in_the_database(advocate):
     case = make_case(actor=advocate)
     note = services.note_add(case=case, actor=advocate, body="Called the clinic")
-    correction = services.note_add(case=case, actor=advocate, body="Called the billing office", corrects=note)
+    correction = services.note_add(
+        case=case, actor=advocate, body="Called the billing office", corrects=note
+    )
     assert correction.corrects_id == note.pk
     with pytest.raises(ProgrammingError, match="append-only"), transaction.atomic():
         CaseNote.objects.filter(pk=note.pk).update(body="rewritten")
@@ -125,7 +138,8 @@ def test_assigning_someone_who_is_not_an_advocate_is_refused(advocate, make_user
         services.case_assign(case=case, actor=advocate, assignee=make_user(Role.FINANCE))
     assert error.value.errors == {"assignee": ["Choose an advocate."]}
     case.refresh_from_db()
-    assert case.assignee_id is None and case.status == "new"
+    assert case.assignee_id is None
+    assert case.status == "new"
 
 
 def test_savings_are_recorded_with_an_event(advocate):

@@ -8,8 +8,8 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from advocacy import services
@@ -35,29 +35,44 @@ def signed_in(client, advocate):
 
 def test_queues_count_and_list_the_right_cases(signed_in, advocate, other_advocate):
     mine = make_case(actor=advocate, assignee=advocate, summary="Mine and on time")
-    overdue = make_case(actor=advocate, assignee=other_advocate, summary="Late one", opened_at=LONG_AGO)
+    overdue = make_case(
+        actor=advocate, assignee=other_advocate, summary="Late one", opened_at=LONG_AGO
+    )
     unassigned = make_case(actor=advocate, summary="Nobody has it")
     waiting = make_case(actor=advocate, assignee=advocate, summary="Waiting on payer")
     services.case_transition(case=waiting, actor=advocate, to_status="in_progress")
     services.case_transition(case=waiting, actor=advocate, to_status="waiting_payer")
     response = signed_in.get("/advocacy/")
     assert response.status_code == 200
-    assert response.context["counts"] == {"mine": 2, "unassigned": 1, "waiting": 1, "overdue": 1, "open": 4}
+    assert response.context["counts"] == {
+        "mine": 2,
+        "unassigned": 1,
+        "waiting": 1,
+        "overdue": 1,
+        "open": 4,
+    }
     assert [c.pk for c in response.context["page"]] == [mine.pk, waiting.pk]
     overdue_page = signed_in.get("/advocacy/?queue=overdue")
     assert [c.pk for c in overdue_page.context["page"]] == [overdue.pk]
     assert 'class="is-overdue"' in overdue_page.content.decode()
     assert "overdue" in _text(overdue_page)
-    assert [c.pk for c in signed_in.get("/advocacy/?queue=unassigned").context["page"]] == [unassigned.pk]
+    assert [c.pk for c in signed_in.get("/advocacy/?queue=unassigned").context["page"]] == [
+        unassigned.pk
+    ]
 
 
 def test_queue_filters_and_htmx_returns_only_the_results(signed_in, advocate):
-    billing = make_case(actor=advocate, case_type="billing_review", priority="urgent", summary="Urgent bill")
+    billing = make_case(
+        actor=advocate, case_type="billing_review", priority="urgent", summary="Urgent bill"
+    )
     make_case(actor=advocate, case_type="referral", priority="low", summary="A referral")
-    response = signed_in.get("/advocacy/?queue=unassigned&case_type=billing_review", HTTP_HX_REQUEST="true")
+    response = signed_in.get(
+        "/advocacy/?queue=unassigned&case_type=billing_review", HTTP_HX_REQUEST="true"
+    )
     body = response.content.decode()
     assert response.status_code == 200
-    assert "<html" not in body and 'id="results"' in body
+    assert "<html" not in body
+    assert 'id="results"' in body
     assert [c.pk for c in response.context["page"]] == [billing.pk]
     by_priority = signed_in.get("/advocacy/?queue=unassigned&sort=priority")
     assert [c.summary for c in by_priority.context["page"]] == ["Urgent bill", "A referral"]
@@ -84,8 +99,14 @@ def test_opening_a_case_from_the_page(signed_in, advocate):
         "source": "phone", "summary": "Denied MRI", "note": "Member called", "assign_to_me": "on",
     })  # fmt: skip
     case = Case.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/advocacy/cases/{case.pk}/"
-    assert (case.member, case.status, case.assignee, case.priority) == (member, "assigned", advocate, "high")
+    assert response.status_code == 302
+    assert response["Location"] == f"/advocacy/cases/{case.pk}/"
+    assert (case.member, case.status, case.assignee, case.priority) == (
+        member,
+        "assigned",
+        advocate,
+        "high",
+    )
     assert case.notes.get().body == "Member called"
 
 
@@ -106,18 +127,25 @@ def test_viewing_a_case_is_audited_and_shows_the_member_summary(signed_in, advoc
     assert response.status_code == 200
     assert case.member.member_number in text
     assert f"Other open cases {other.reference}" in text
-    views = AuditEvent.objects.filter(action="view", object_type="advocacy.case", object_id=str(case.pk))
+    views = AuditEvent.objects.filter(
+        action="view", object_type="advocacy.case", object_id=str(case.pk)
+    )
     assert views.count() == 1
     assert views.get().actor == advocate
 
 
 def test_adding_a_note_with_htmx_swaps_the_timeline(signed_in, advocate):
     case = make_case(actor=advocate, assignee=advocate)
-    response = signed_in.post(f"/advocacy/cases/{case.pk}/notes/", {"body": "Spoke to billing", "is_shared": "on"}, HTTP_HX_REQUEST="true")
+    response = signed_in.post(
+        f"/advocacy/cases/{case.pk}/notes/",
+        {"body": "Spoke to billing", "is_shared": "on"},
+        HTTP_HX_REQUEST="true",
+    )
     body = response.content.decode()
     assert response.status_code == 200
     assert body.lstrip().startswith('<div id="work"')
-    assert "Spoke to billing" in body and "Note added." in body
+    assert "Spoke to billing" in body
+    assert "Note added." in body
     note = CaseNote.objects.get(case=case)
     assert (note.body, note.is_shared, note.author) == ("Spoke to billing", True, advocate)
 
@@ -134,7 +162,9 @@ def test_a_note_on_a_closed_case_shows_the_error_and_writes_nothing(signed_in, a
     case = make_case(actor=advocate, assignee=advocate)
     for step in ("in_progress", "resolved", "closed"):
         case = services.case_transition(case=case, actor=advocate, to_status=step)
-    response = signed_in.post(f"/advocacy/cases/{case.pk}/notes/", {"body": "Too late"}, HTTP_HX_REQUEST="true")
+    response = signed_in.post(
+        f"/advocacy/cases/{case.pk}/notes/", {"body": "Too late"}, HTTP_HX_REQUEST="true"
+    )
     assert "is closed: reopen it before adding a note" in response.content.decode()
     assert CaseNote.objects.filter(case=case).count() == 0
 
@@ -145,7 +175,9 @@ def test_contact_task_and_status_from_the_page(signed_in, advocate):
         "channel": "call", "direction": "outbound", "party": "payer", "with_whom": "Claims desk", "outcome": "Will reprocess",
     })  # fmt: skip
     due = timezone.localdate() + datetime.timedelta(days=3)
-    signed_in.post(f"/advocacy/cases/{case.pk}/tasks/", {"title": "Call back", "due_on": due.isoformat()})
+    signed_in.post(
+        f"/advocacy/cases/{case.pk}/tasks/", {"title": "Call back", "due_on": due.isoformat()}
+    )
     response = signed_in.post(f"/advocacy/cases/{case.pk}/status/", {"to_status": "in_progress"})
     assert response.status_code == 302
     case.refresh_from_db()
@@ -169,21 +201,38 @@ def test_dashboard_shows_savings_by_month_and_advocate(signed_in, advocate):
     figures = response.context["figures"]
     assert figures.savings_total == Decimal("812.40")
     assert figures.savings_by_month[-1][1:] == (Decimal("812.40"), 1)
-    assert figures.savings_by_advocate == [(f"{advocate.first_name} {advocate.last_name}", Decimal("812.40"), 1)]
+    assert figures.savings_by_advocate == [
+        (f"{advocate.first_name} {advocate.last_name}", Decimal("812.40"), 1)
+    ]
     assert "$812.40" in _text(response)
     assert response.content.decode().count("<svg") == 4
 
 
 @pytest.mark.parametrize(
     ("role", "expected"),
-    [(Role.ADVOCATE, 200), (Role.FINANCE, 403), (Role.PROVIDER_SERVICES, 403), (Role.MEMBER, 403), (Role.PROVIDER, 403)],
+    [
+        (Role.ADVOCATE, 200),
+        (Role.FINANCE, 403),
+        (Role.PROVIDER_SERVICES, 403),
+        (Role.MEMBER, 403),
+        (Role.PROVIDER, 403),
+    ],
 )
 def test_only_advocates_open_the_workspace_and_a_case(client, make_user, advocate, role, expected):
     case = make_case(actor=advocate)
     client.force_login(make_user(role))
-    for url in ("/advocacy/", f"/advocacy/cases/{case.pk}/", "/advocacy/dashboard/", "/advocacy/utilization/"):
+    for url in (
+        "/advocacy/",
+        f"/advocacy/cases/{case.pk}/",
+        "/advocacy/dashboard/",
+        "/advocacy/utilization/",
+    ):
         assert client.get(url).status_code == expected, url
-    assert client.post(f"/advocacy/cases/{case.pk}/notes/", {"body": "x"}).status_code == expected if expected == 403 else True
+    assert (
+        client.post(f"/advocacy/cases/{case.pk}/notes/", {"body": "x"}).status_code == expected
+        if expected == 403
+        else True
+    )
     if expected == 403:
         assert CaseNote.objects.count() == 0
 
@@ -191,14 +240,20 @@ def test_only_advocates_open_the_workspace_and_a_case(client, make_user, advocat
 def test_anonymous_visitors_are_sent_to_sign_in(client, advocate):
     case = make_case(actor=advocate)
     response = client.get(f"/advocacy/cases/{case.pk}/")
-    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
 
 
 def test_a_member_sees_their_own_case_and_shared_notes_only(client, make_user, advocate):
     user = make_user(Role.MEMBER)
     member = make_member(user=user)
     case = make_case(actor=advocate, member=member, summary="Hospital bill")
-    services.note_add(case=case, actor=advocate, body="We asked the hospital for an itemized bill.", is_shared=True)
+    services.note_add(
+        case=case,
+        actor=advocate,
+        body="We asked the hospital for an itemized bill.",
+        is_shared=True,
+    )
     services.note_add(case=case, actor=advocate, body="Internal: member sounded upset.")
     stranger_case = make_case(actor=advocate, summary="Someone else's")
     client.force_login(user)
@@ -208,4 +263,9 @@ def test_a_member_sees_their_own_case_and_shared_notes_only(client, make_user, a
     assert "We asked the hospital for an itemized bill." in page
     assert "Internal" not in page
     assert client.get(f"/me/cases/{stranger_case.pk}/").status_code == 404
-    assert AuditEvent.objects.filter(action="denied", detail=f"case {stranger_case.pk} is not the member's").count() == 1
+    assert (
+        AuditEvent.objects.filter(
+            action="denied", detail=f"case {stranger_case.pk} is not the member's"
+        ).count()
+        == 1
+    )

@@ -1,1 +1,0 @@
-"""api of the advocacy app (see STYLE.md: the rooms of an app)."""
