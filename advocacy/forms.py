@@ -129,6 +129,32 @@ class SavingsForm(forms.Form):
     )
 
 
+class PolicyLinkForm(forms.Form):
+    """Link a payer policy update to the case (the case's payer's first)."""
+
+    policy_update = forms.ModelChoiceField(queryset=None, label="Payer policy update")  # type: ignore[arg-type]
+    note = forms.CharField(
+        max_length=300, required=False, help_text="Why it matters for this case."
+    )
+
+    def __init__(self, *args: Any, payer_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from django.db.models import Case as When_
+        from django.db.models import IntegerField, Value, When
+
+        from providers.models import PayerPolicyUpdate
+
+        field = self.fields["policy_update"]
+        field.queryset = (  # type: ignore[attr-defined]
+            PayerPolicyUpdate.objects.select_related("payer")
+            .annotate(is_case_payer=When_(When(payer_id=payer_id, then=Value(0)), default=Value(1), output_field=IntegerField()))
+            .order_by("is_case_payer", "-effective_on", "-pk")
+        )  # fmt: skip
+        field.label_from_instance = lambda p: (
+            f"{p.payer.name}, effective {p.effective_on:%b %-d, %Y}: {p.summary[:80]}"
+        )  # type: ignore[attr-defined]
+
+
 class AttachmentForm(forms.Form):
     description = forms.CharField(max_length=200)
     file = forms.FileField(help_text="PDF, PNG or JPEG.")

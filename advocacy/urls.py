@@ -20,6 +20,7 @@ urlpatterns = [
     path("cases/<int:pk>/priority/", views.case_priority, name="case-priority"),
     path("cases/<int:pk>/savings/", views.case_savings, name="case-savings"),
     path("cases/<int:pk>/attachments/", views.case_attachment, name="case-attachment"),
+    path("cases/<int:pk>/policies/", views.case_policy, name="case-policy"),
     path("cases/<int:pk>/coordination/", views.case_coordination, name="case-coordination"),
     path("cases/<int:pk>/disputes/", views.case_disputes, name="case-disputes"),
     path("cases/<int:pk>/bills/", views.case_bills, name="case-bills"),

@@ -45,6 +45,7 @@ from .forms import (
     NoteForm,
     NoticeSentForm,
     PlanForm,
+    PolicyLinkForm,
     PriorityForm,
     QueueFilterForm,
     ReferralForm,
@@ -87,6 +88,15 @@ def _case_url(case: Case, anchor: str = "") -> str:
 # --- Queues ---------------------------------------------------------------------------------
 
 
+def _audit_list(request: HttpRequest, what: str, case_ids: list[int]) -> None:
+    """A list of members' cases read by staff is audited too: which cases were on the screen."""
+    if case_ids:
+        audit_record(
+            actor=request.user, action=AuditAction.VIEW, object_type="advocacy.case", request=request,
+            detail=f"{what}: cases {','.join(str(pk) for pk in case_ids)}"[:300],
+        )  # fmt: skip
+
+
 @never_cache
 @advocate_required
 def workspace(request: HttpRequest) -> HttpResponse:
@@ -99,6 +109,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
     queue = filters.pop("queue", "mine")
     cases = selectors.case_queue(user=request.user, queue=queue, today=today, **filters)
     page = Paginator(cases, 25).get_page(request.GET.get("page"))
+    _audit_list(request, f"queue {queue}", [c.pk for c in page])
     params = request.GET.copy()
     params.pop("page", None)
     context = {
@@ -193,7 +204,7 @@ def _case_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, A
         "status_form": StatusForm(), "assign_form": AssignForm(initial={"assignee": case.assignee_id}),
         "priority_form": PriorityForm(initial={"priority": case.priority}),
         "savings_form": SavingsForm(initial={f: getattr(case, f) for f in services.SAVINGS_FIELDS}),
-        "attachment_form": AttachmentForm(),
+        "attachment_form": AttachmentForm(), "policy_form": PolicyLinkForm(payer_id=case.payer_id),
         "requirement": getattr(case, "requirement", None) if _has_requirement(case) else None,
         "disputes": list(case.disputes.select_related("payer").all()),
         "bill_reviews": list(case.bill_reviews.select_related("practitioner").prefetch_related("lines")),
@@ -361,6 +372,16 @@ def case_attachment(request: HttpRequest, pk: int) -> HttpResponse:
         request, pk, AttachmentForm, "attachment_form",
         lambda case, d: services.attachment_add(case=case, actor=request.user, upload=d["file"], description=d["description"]),
         "Document added.",
+    )  # fmt: skip
+
+
+@require_POST
+@advocate_required
+def case_policy(request: HttpRequest, pk: int) -> HttpResponse:
+    return _case_write(
+        request, pk, PolicyLinkForm, "policy_form",
+        lambda case, d: services.policy_link_add(case=case, actor=request.user, policy_update=d["policy_update"], note=d["note"]),
+        "Policy update linked.",
     )  # fmt: skip
 
 
@@ -597,6 +618,7 @@ def disputes(request: HttpRequest) -> HttpResponse:
         qualification = ""
         rows = selectors.disputes_list(today=today)
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    _audit_list(request, "claim disputes", [d.case_id for d in page])
     qualifications = selectors.dispute_qualifications(list(page.object_list), today=today)
     return render(request, "advocacy/disputes.html", {
         "page": page, "qualification": qualification, "qualifications": qualifications,

@@ -143,12 +143,22 @@ class BillReview(TimeStampedModel):
     status = models.CharField(
         max_length=10, choices=BillReviewStatus.choices, default=BillReviewStatus.OPEN
     )
+    # Set when the review is completed: what the member was spared (the overcharge by default).
+    avoided_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     class Meta:
         ordering = ["-service_date", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(status="open") & Q(avoided_amount__isnull=True))
+                | (Q(status="completed") & Q(avoided_amount__gte=0)),
+                name="advocacy_billreview_avoided_when_completed",
+                violation_error_message="A completed review records what it avoided (zero or more).",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Bill of {self.service_date}"

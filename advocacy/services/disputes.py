@@ -784,7 +784,8 @@ def bill_review_complete(
         assert given is not None  # checked above: narrows the type
         avoided = given
     review.status = BillReviewStatus.COMPLETED
-    review.save(update_fields=["status", "updated_at"])
+    review.avoided_amount = avoided
+    review.save(update_fields=["status", "avoided_amount", "updated_at"])
     audit_record(
         actor=actor, action=AuditAction.UPDATE, obj=review, detail=f"completed, avoided {avoided}"
     )

@@ -172,7 +172,8 @@ def test_no_agreement_in_force_is_refused_on_the_practitioner(
 def test_completing_counts_the_total_overcharge_as_avoided(world, advocate):
     review = _review(world, advocate)
     review = services.bill_review_complete(review=review, actor=advocate)
-    assert review.status == "completed"
+    review.refresh_from_db()
+    assert (review.status, review.avoided_amount) == ("completed", D("38.50"))
     assert _savings(world["case"]) == (D("315.55"), D("302.55"), None, D("38.50"))
     event = CaseEvent.objects.filter(case=world["case"], kind="savings").latest("id")
     assert event.reason == "Bill of Mar 02, 2026 reviewed: $38.50 avoided"
@@ -191,8 +192,12 @@ def test_the_advocate_may_say_what_was_avoided_up_to_the_bill(world, advocate):
     review.refresh_from_db()
     assert review.status == "open"
     assert _savings(world["case"])[3] is None
+    review.refresh_from_db()
+    assert review.avoided_amount is None
     services.bill_review_complete(review=review, actor=advocate, avoided_amount=D("90.00"))
     assert _savings(world["case"])[3] == D("90.00")
+    review.refresh_from_db()
+    assert review.avoided_amount == D("90.00")
 
 
 def test_a_review_without_lines_cannot_be_completed(world, advocate):

@@ -269,3 +269,69 @@ def test_a_member_sees_their_own_case_and_shared_notes_only(client, make_user, a
         ).count()
         == 1
     )
+
+
+def test_linking_a_payer_policy_and_uploading_a_document_from_the_page(signed_in, advocate):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from providers import services as provider_services
+    from providers.models import Payer
+
+    payer = Payer.objects.create(name="Lone Star Health Plan", payer_id="LSHP9")
+    policy = provider_services.payer_policy_record(
+        payer=payer, actor=None, published_on=datetime.date(2026, 10, 1), effective_on=datetime.date(2026, 12, 1),
+        summary="Prior authorization now required for MRI of the knee", affected_codes=["73721"], action_needed="",
+    )  # fmt: skip
+    case = make_case(actor=advocate, assignee=advocate)
+    response = signed_in.post(
+        f"/advocacy/cases/{case.pk}/policies/",
+        {"policy_update": policy.pk, "note": "Explains the denial"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "Policy update linked." in response.content.decode()
+    assert "Prior authorization now required for MRI of the knee" in _text(response)
+    assert list(case.policy_links.values_list("policy_update", "note")) == [
+        (policy.pk, "Explains the denial")
+    ]
+    again = signed_in.post(
+        f"/advocacy/cases/{case.pk}/policies/", {"policy_update": policy.pk}, HTTP_HX_REQUEST="true"
+    )
+    assert "already linked" in again.content.decode()
+    assert case.policy_links.count() == 1
+
+    fake = SimpleUploadedFile("bill.pdf", b"MZ\x90\x00 not a pdf", content_type="application/pdf")
+    refused = signed_in.post(
+        f"/advocacy/cases/{case.pk}/attachments/", {"description": "Itemized bill", "file": fake}
+    )
+    assert refused.status_code == 400
+    assert "Only PDF, PNG and JPEG files are accepted" in refused.content.decode()
+    assert case.attachments.count() == 0
+    pdf = SimpleUploadedFile(
+        "bill.pdf",
+        b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
+        content_type="application/pdf",
+    )
+    assert (
+        signed_in.post(
+            f"/advocacy/cases/{case.pk}/attachments/", {"description": "Itemized bill", "file": pdf}
+        ).status_code
+        == 302
+    )
+    attachment = case.attachments.get()
+    download = signed_in.get(f"/advocacy/documents/{attachment.pk}/")
+    assert download.content.startswith(b"%PDF-1.4")
+    assert (
+        AuditEvent.objects.filter(
+            action="view", object_type="advocacy.caseattachment", object_id=str(attachment.pk)
+        ).count()
+        == 1
+    )
+
+
+def test_a_queue_read_is_audited_with_the_cases_on_screen(signed_in, advocate):
+    first = make_case(actor=advocate, assignee=advocate)
+    second = make_case(actor=advocate, assignee=advocate)
+    signed_in.get("/advocacy/?queue=mine")
+    row = AuditEvent.objects.get(action="view", object_type="advocacy.case", object_id="")
+    assert row.detail == f"queue mine: cases {first.pk},{second.pk}"
+    assert row.actor == advocate
