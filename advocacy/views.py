@@ -133,14 +133,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _bars(values: list[tuple[str, float, str]], width: int = 44) -> dict[str, Any]:
-    """Server-drawn SVG bars: (label, value, tooltip) → geometry."""
+def _bars(
+    values: list[tuple[str, float, str]], width: int = 44, money: bool = False
+) -> dict[str, Any]:
+    """Server-drawn SVG bars: (label, value, tooltip) → geometry, each with its figure on top."""
     top = max([v for _l, v, _t in values] + [1])
     bars = []
     for index, (label, value, tip) in enumerate(values):
-        height = int(value * 100 / top)
+        height = int(value * 92 / top)
+        shown = (f"${value:,.0f}" if money else f"{value:g}") if value else ""
         bars.append({"label": label, "value": value, "tip": tip, "x": index * width + 8,
                      "y": 110 - height, "height": height, "label_x": index * width + 8 + (width - 12) // 2,
+                     "shown": shown, "shown_y": 110 - height - 3,
                      "bar_width": width - 12})  # fmt: skip
     return {"bars": bars, "width": max(88, len(values) * width + 16)}
 
@@ -150,7 +154,7 @@ def _charts(figures: selectors.Dashboard) -> dict[str, Any]:
         "by_type": _bars([(label.split()[0], float(n), f"{label}: {n} open") for _v, label, n in figures.open_by_type], 64),
         "overdue": _bars([(day.strftime("%-m/%-d"), float(n), f"Week ending {day:%b %-d}: {n} overdue") for day, n in figures.overdue_trend]),
         "resolution": _bars([(p.label[:3], float(d or 0), f"{p.label}: {'—' if d is None else d} days median, {n} resolved") for p, d, n in figures.resolution_by_month], 56),
-        "savings": _bars([(p.label[:3], float(total), f"{p.label}: ${total:,.2f} over {n} case(s)") for p, total, n in figures.savings_by_month], 56),
+        "savings": _bars([(p.label[:3], float(total), f"{p.label}: ${total:,.2f} over {n} case(s)") for p, total, n in figures.savings_by_month], 56, money=True),
     }  # fmt: skip
 
 

@@ -106,7 +106,6 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "providers.view_location",
         "providers.view_practitioner",
         "providers.view_rateagreement",
-        "members.view_member",
         "advocacy.work_case",
         # Advocacy records are changed through services; nothing here is ever deleted.
         *(

@@ -819,7 +819,7 @@ def test_concurrent_evaluations_create_one_requirement_per_reason(reference_data
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_expenses_under_penalty_keep_the_accumulator_exact(reference_data):
+def test_concurrent_expenses_under_penalty_keep_the_accumulator_exact(reference_data, eager_tasks):
     advocate = get_user_model().objects.create_user(
         username="adv.race", password="a-long-test-password-2026"
     )
