@@ -132,7 +132,9 @@ class SavingsForm(forms.Form):
 class PolicyLinkForm(forms.Form):
     """Link a payer policy update to the case (the case's payer's first)."""
 
-    policy_update = forms.ModelChoiceField(queryset=None, label="Payer policy update")  # type: ignore[arg-type]
+    policy_update: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None, label="Payer policy update"
+    )
     note = forms.CharField(
         max_length=300, required=False, help_text="Why it matters for this case."
     )
@@ -145,14 +147,17 @@ class PolicyLinkForm(forms.Form):
         from providers.models import PayerPolicyUpdate
 
         field = self.fields["policy_update"]
-        field.queryset = (  # type: ignore[attr-defined]
+        assert isinstance(field, forms.ModelChoiceField)  # declared above: narrows the type
+        field.queryset = (
             PayerPolicyUpdate.objects.select_related("payer")
             .annotate(is_case_payer=When_(When(payer_id=payer_id, then=Value(0)), default=Value(1), output_field=IntegerField()))
             .order_by("is_case_payer", "-effective_on", "-pk")
         )  # fmt: skip
-        field.label_from_instance = lambda p: (
-            f"{p.payer.name}, effective {p.effective_on:%b %-d, %Y}: {p.summary[:80]}"
-        )  # type: ignore[attr-defined]
+        field.label_from_instance = _policy_label  # type: ignore[method-assign,assignment]
+
+
+def _policy_label(policy: Any) -> str:
+    return f"{policy.payer.name}, effective {policy.effective_on:%b %-d, %Y}: {policy.summary[:80]}"
 
 
 class AttachmentForm(forms.Form):
