@@ -16,8 +16,14 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def worker():
-    """A worker process on this project's broker, listening on the default queue."""
+def worker(tmp_path_factory):
+    """A worker process on this project's broker, listening on the default queue.
+
+    Its output goes to a file, not an unread pipe: messages other tests left on the shared queue
+    fail in this worker with long tracebacks, and a full pipe would block it before it answers.
+    """
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -37,7 +43,7 @@ def worker():
         ],
         cwd=ROOT,
         env=os.environ.copy(),
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
@@ -46,13 +52,14 @@ def worker():
         if any(name.startswith(f"test-{os.getpid()}@") for reply in replies for name in reply):
             break
         if process.poll() is not None:
-            pytest.fail("worker exited: " + process.stdout.read().decode())
+            pytest.fail("worker exited: " + log_path.read_text(errors="replace")[-3000:])
     else:
         process.kill()
         pytest.fail("worker did not start within 60 s")
     yield process
     process.terminate()
     process.wait(timeout=30)
+    log.close()
 
 
 def test_ping_round_trip_through_redis(worker):
