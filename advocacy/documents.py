@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import base64
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.staticfiles import finders
 
-from cooperative.pdf import render_pdf
+from cooperative.pdf import letter_stylesheet, render_pdf, static_file_path
 
 from .models import (
     CareCoordinationRequirement,
@@ -77,8 +75,7 @@ def _event_row(event: UtilizationEvent) -> dict[str, str]:
 
 
 def _logo_data_uri() -> str:
-    found = finders.find(LOGO)
-    path = Path(found) if isinstance(found, str) else Path(settings.STATIC_ROOT) / LOGO
+    path = static_file_path(LOGO)
     if not path.is_file():
         return ""
     return "data:image/svg+xml;base64," + base64.b64encode(path.read_bytes()).decode()
@@ -106,6 +103,7 @@ def notice_context(notice: RequirementNotice) -> dict[str, Any]:
         "cooperative_address": list(settings.COOPERATIVE_ADDRESS),
         "phone": settings.MEMBER_SERVICES_PHONE,
         "logo": _logo_data_uri(),
+        "base_css": letter_stylesheet(),
         "letter_date": letter_date,
         "member_name": member_name,
         "member_first_name": member.first_name,

@@ -17,9 +17,9 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
+from cooperative.pdf import static_file_path
 from credentialing.models import (
     ApplicationKind,
     CommitteeDecision,
@@ -176,10 +176,7 @@ def decision_letter_context(decision: CommitteeDecision) -> dict[str, Any]:
 
 
 def _stylesheet_path() -> Path:
-    found = finders.find(STYLESHEET)
-    if isinstance(found, str):
-        return Path(found)
-    return Path(settings.STATIC_ROOT) / STYLESHEET
+    return static_file_path(STYLESHEET)
 
 
 def decision_letter_pdf(*, decision: CommitteeDecision) -> bytes:
