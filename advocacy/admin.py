@@ -32,6 +32,7 @@ from cooperative.audit import audit_record
 from cooperative.exceptions import ApplicationError
 from cooperative.models import AuditAction
 from cooperative.uploads import attachment_check
+from members import selectors as member_selectors
 from members.models import Member
 
 from . import selectors, services
@@ -254,7 +255,7 @@ class CaseAddForm(forms.ModelForm):
 
     def clean_member_number(self) -> str:
         number = self.cleaned_data["member_number"].strip()
-        self.member = Member.objects.filter(member_number__iexact=number).first()
+        self.member = member_selectors.member_by_number(number)
         if self.member is None:
             raise ValidationError("We don't know this member number.")
         return self.member.member_number
@@ -971,7 +972,7 @@ class UtilizationAddForm(forms.ModelForm):
 
     def clean_member_number(self) -> str:
         number = self.cleaned_data["member_number"].strip()
-        self.member = Member.objects.filter(member_number__iexact=number).first()
+        self.member = member_selectors.member_by_number(number)
         if self.member is None:
             raise ValidationError("We don't know this member number.")
         return self.member.member_number

@@ -31,6 +31,7 @@ from cooperative.permissions import role_required
 from cooperative.roles import Role
 from members import selectors as member_selectors
 from members.models import Member
+from providers import selectors as provider_selectors
 
 from . import selectors, services
 from .forms import (
@@ -79,6 +80,12 @@ def _case_or_404(pk: int) -> Case:
     if case is None:
         raise Http404("No such case.")
     return case
+
+
+def _posted_id(request: HttpRequest, name: str) -> int:
+    """A record id posted by a form; anything else reads as no record (0), never a 500."""
+    value = request.POST.get(name, "")
+    return int(value) if value.isdigit() else 0
 
 
 def _case_url(case: Case, anchor: str = "") -> str:
@@ -169,7 +176,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        member = Member.objects.filter(member_number__iexact=data["member_number"].strip()).first()
+        member = member_selectors.member_by_number(data["member_number"])
         if member is None:
             form.add_error("member_number", f"We don't know member number {data['member_number']}.")
         else:
@@ -443,32 +450,15 @@ def case_coordination(request: HttpRequest, pk: int) -> HttpResponse:
             case=case, actor=request.user, request=request, detail="coordination"
         )
     detail = selectors.requirement_detail(requirement.pk)
-    expenses = list(detail.expenses.all())
-    totals = {
-        "billed": sum((e.billed_amount for e in expenses), Decimal("0.00")),
-        "plan": sum((e.plan_amount for e in expenses), Decimal("0.00")),
-        "penalty": sum(
-            (e.penalty.amount for e in expenses if _penalty_of(e) is not None), Decimal("0.00")
-        ),
-    }
     template = "advocacy/case_coordination.html"
     if request.htmx and request.method == "GET":  # type: ignore[attr-defined]
         template += "#notices"
     return render(
         request, template,
         {"case": case, "requirement": detail, "penalty_totals": selectors.penalty_totals_for(case.member),
-         "expense_totals": totals if expenses else None, "today": timezone.localdate(), "nav": "advocacy", **forms},
+         "expense_totals": selectors.requirement_expense_totals(detail), "today": timezone.localdate(), "nav": "advocacy", **forms},
         status=status,
     )  # fmt: skip
-
-
-def _penalty_of(expense: Any) -> Any:
-    from .models import PenaltyLine
-
-    try:
-        return expense.penalty
-    except PenaltyLine.DoesNotExist:
-        return None
 
 
 def _coordination_action(
@@ -514,7 +504,7 @@ def _latest_notice(requirement: Any) -> RequirementNotice:
 
 def _review_action(request: HttpRequest, requirement: Any, data: dict[str, Any]) -> Any:
     review = PlanReview.objects.filter(
-        pk=request.POST.get("review_id") or 0, plan__requirement=requirement
+        pk=_posted_id(request, "review_id"), plan__requirement=requirement
     ).first()
     if review is None:
         raise ApplicationError("Choose a review of this case's plan.")
@@ -572,9 +562,7 @@ def utilization(request: HttpRequest) -> HttpResponse:
         form = UtilizationForm(request.POST, prefix="event")
         if form.is_valid():
             data = form.cleaned_data
-            member = Member.objects.filter(
-                member_number__iexact=data.pop("member_number").strip()
-            ).first()
+            member = member_selectors.member_by_number(data.pop("member_number"))
             if member is None:
                 form.add_error("member_number", "We don't know this member number.")
                 status = 400
@@ -639,7 +627,9 @@ def case_disputes(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if request.POST.get("dispute_id"):
-            dispute = ClaimDispute.objects.filter(pk=request.POST["dispute_id"], case=case).first()
+            dispute = ClaimDispute.objects.filter(
+                pk=_posted_id(request, "dispute_id"), case=case
+            ).first()
             if dispute is None:
                 raise Http404("No such dispute on this case.")
             outcome_form = DisputeOutcomeForm(request.POST)
@@ -705,10 +695,8 @@ def case_bills(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             data = dict(form.cleaned_data)
             npi = data.pop("practitioner_npi", "").strip()
-            if practitioner is None and npi:
-                from providers.models import Practitioner
-
-                practitioner = Practitioner.objects.filter(npi=npi).first()
+            if practitioner is None:
+                practitioner = provider_selectors.practitioner_by_npi(npi)
             if practitioner is None:
                 form.add_error(
                     "practitioner_npi",
@@ -788,7 +776,9 @@ def case_referrals(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if request.POST.get("referral_id"):
-            referral = Referral.objects.filter(pk=request.POST["referral_id"], case=case).first()
+            referral = Referral.objects.filter(
+                pk=_posted_id(request, "referral_id"), case=case
+            ).first()
             if referral is None:
                 raise Http404("No such referral on this case.")
             try:
@@ -801,13 +791,7 @@ def case_referrals(request: HttpRequest, pk: int) -> HttpResponse:
         form = ReferralForm(request.POST)
         if form.is_valid():
             d = form.cleaned_data
-            from providers.models import Practitioner
-
-            practitioner = (
-                Practitioner.objects.filter(npi=d["practitioner_npi"].strip()).first()
-                if d["practitioner_npi"].strip()
-                else None
-            )
+            practitioner = provider_selectors.practitioner_by_npi(d["practitioner_npi"])
             if d["kind"] == "in_network" and practitioner is None:
                 form.add_error("practitioner_npi", "We don't know this NPI in the directory.")
             else:

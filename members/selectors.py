@@ -28,6 +28,14 @@ from .models import (
 ZERO = Decimal("0.00")
 
 
+def member_by_number(number: str) -> Member | None:
+    """The member with this member number (as printed on the card; case and spaces ignored)."""
+    number = (number or "").strip()
+    if not number:
+        return None
+    return Member.objects.filter(member_number__iexact=number).first()
+
+
 def member_for_user(user: Any) -> Member | None:
     """The member record signed in as `user` (None for staff and anonymous users)."""
     if not getattr(user, "is_authenticated", False):

@@ -307,6 +307,12 @@ def practitioner_directory_page(
     )
 
 
+def practitioner_by_npi(npi: str) -> Practitioner | None:
+    """The practitioner with this NPI (spaces ignored), or None."""
+    npi = (npi or "").strip()
+    return Practitioner.objects.filter(npi=npi).first() if npi else None
+
+
 def practitioner_profile_get(slug: str) -> Practitioner | None:
     """A listable practitioner's profile with roles, locations, hours and specialties; None if not listed."""
     listed = (

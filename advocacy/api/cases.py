@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from cooperative.audit import record_denied
 from cooperative.exceptions import ApplicationError
+from members import selectors as member_selectors
 from members.models import Member
 from providers.models import Clinic, Payer, Practitioner
 
@@ -418,7 +419,7 @@ class CaseViewSet(viewsets.GenericViewSet):
         """Open a case for a member (by member number); due by its priority's target."""
         data = validated(CaseCreateSerializer, request.data)
         number = data.pop("member_number").strip()
-        member = Member.objects.filter(member_number__iexact=number).first()
+        member = member_selectors.member_by_number(number)
         if member is None:
             raise ApplicationError(
                 f"We don't know member number {number}.",

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cooperative.exceptions import ApplicationError
-from members.models import Member
+from members import selectors as member_selectors
 from providers.models import Practitioner
 
 from .. import selectors, services
@@ -156,7 +156,7 @@ class UtilizationEventViewSet(
         the same fact is already recorded."""
         data = validated(UtilizationInputSerializer, request.data)
         number = data.pop("member_number").strip()
-        member = Member.objects.filter(member_number__iexact=number).first()
+        member = member_selectors.member_by_number(number)
         if member is None:
             raise ApplicationError(
                 f"We don't know member number {number}.",

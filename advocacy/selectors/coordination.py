@@ -60,6 +60,22 @@ def requirement_detail(requirement_id: int) -> CareCoordinationRequirement:
     )
 
 
+def requirement_expense_totals(
+    requirement: CareCoordinationRequirement,
+) -> dict[str, Decimal] | None:
+    """The related expenses' totals (billed, plan would pay, penalty) as sums of their lines, from
+    the rows `requirement_detail` prefetched; None when there are no expenses."""
+    expenses = list(requirement.expenses.all())
+    if not expenses:
+        return None
+    zero = Decimal("0.00")
+    return {
+        "billed": sum((e.billed_amount for e in expenses), zero),
+        "plan": sum((e.plan_amount for e in expenses), zero),
+        "penalty": sum((line.amount for line in requirement.penalty_lines.all()), zero),
+    }
+
+
 def penalty_totals_for(member: Member) -> list[tuple[int, Decimal, int]]:
     """The member's benefit penalties per year, newest first: (year, total, line count). Kept
     apart from deductibles and out-of-pocket limits."""
@@ -101,6 +117,6 @@ def utilization_recent() -> QuerySet[UtilizationEvent]:
 
 
 __all__ = [
-    "penalty_totals_for", "requirement_detail", "requirements_for_case", "utilization_for_member",
+    "penalty_totals_for", "requirement_detail", "requirement_expense_totals", "requirements_for_case", "utilization_for_member",
     "utilization_recent",
 ]  # fmt: skip

@@ -335,3 +335,31 @@ def test_a_queue_read_is_audited_with_the_cases_on_screen(signed_in, advocate):
     row = AuditEvent.objects.get(action="view", object_type="advocacy.case", object_id="")
     assert row.detail == f"queue mine: cases {first.pk},{second.pk}"
     assert row.actor == advocate
+
+
+def test_the_coordination_page_totals_the_expenses_and_their_penalty(signed_in, advocate):
+    from tests.advocacy.coordination_factories import days_ago, make_requirement, send_notice
+
+    requirement = make_requirement(actor=advocate)
+    send_notice(requirement, actor=advocate)
+    services.requirement_record_response(
+        requirement=requirement, actor=advocate, response="declined", responded_on=days_ago(0)
+    )
+    for plan in ("1234.55", "100.01"):
+        services.expense_add(
+            requirement=requirement, actor=advocate, service_date=days_ago(2), description="Visit",
+            provider_name="Gulf Coast Home Health", billed_amount=Decimal("2000.00"), plan_amount=Decimal(plan),
+        )  # fmt: skip
+    text = _text(signed_in.get(f"/advocacy/cases/{requirement.case_id}/coordination/"))
+    assert "Total (2 lines) $4,000.00 $1,334.56 $533.82" in text
+
+
+@pytest.mark.parametrize(
+    ("path", "field"), [("disputes", "dispute_id"), ("referrals", "referral_id")]
+)
+def test_a_tampered_record_id_is_a_404_not_a_500(signed_in, advocate, path, field):
+    case = make_case(actor=advocate, assignee=advocate)
+    response = signed_in.post(
+        f"/advocacy/cases/{case.pk}/{path}/", {field: "1 OR 1=1", "status": "sent"}
+    )
+    assert response.status_code == 404
