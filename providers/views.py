@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -39,6 +44,56 @@ from .services.offers import provider_clinic
 PAGE_SIZE = 20
 
 
+@dataclass(frozen=True)
+class DirectoryCard:
+    """One search result, prepared for the page: plain strings the template prints as they are
+    (escaped), so twenty cards cost one pass, not hundreds of attribute look-ups."""
+
+    url: str
+    name: str
+    specialties: str
+    meta: str
+    locations: list[tuple[str, bool]]  # (clinic, location — city, state), primary care
+    distance: str | None
+    places_left: int  # 0 when not accepting new members
+    code_price: Decimal | None
+
+
+def directory_cards(items: list[Any]) -> list[DirectoryCard]:
+    """The directory's result cards from a page of practitioners (with their prefetched
+    specialties and listed roles)."""
+    # One reverse for the page: the profile URL differs only by slug.
+    url_pattern = reverse("providers:practitioner", args=["-slug-"])
+    cards = []
+    for practitioner in items:
+        meta = ", ".join(practitioner.care_approach_labels) + " care"
+        languages = practitioner.language_labels
+        if languages:
+            meta += " · Speaks " + ", ".join(languages)
+        distance = getattr(practitioner, "distance_miles", None)
+        places = practitioner.places_left if practitioner.accepting_new_members else 0
+        cards.append(
+            DirectoryCard(
+                url=url_pattern.replace("-slug-", practitioner.slug),
+                name=practitioner.display_name,
+                specialties=" · ".join(s.display for s in practitioner.specialties.all()),
+                meta=meta,
+                locations=[
+                    (
+                        f"{role.location.clinic.display_name}, {role.location.name} — "
+                        f"{role.location.city}, {role.location.state}",
+                        role.is_primary_care,
+                    )
+                    for role in practitioner.listed_roles
+                ],
+                distance=None if distance is None else f"{distance:.1f}",
+                places_left=places,
+                code_price=getattr(practitioner, "code_price", None),
+            )
+        )
+    return cards
+
+
 def _page_number(raw: str | None) -> int:
     try:
         return max(1, int(raw or 1))
@@ -67,6 +122,7 @@ def directory(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page_obj": page,
+        "cards": directory_cards(page.items) if page is not None else [],
         "query": query,
         "querystring": params.urlencode(),
         "wider_radius": min(

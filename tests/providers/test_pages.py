@@ -43,6 +43,34 @@ def test_directory_page_works_without_javascript(client, listed):
     assert "<html" in html
 
 
+def test_result_cards_show_each_practitioners_listing(client, listed):
+    """A card: profile link, specialties, approach and languages, every listed place (markup in
+    a clinic's name printed as text), distance, and places left or not accepting."""
+    from providers.models import Specialty
+
+    listed.specialties.add(*Specialty.objects.filter(nucc_code__in=["207Q00000X", "207R00000X"]))
+    clinic = ClinicFactory(dba_name="<b>Bold</b> Clinic")
+    RoleFactory(
+        practitioner=listed,
+        location=LocationFactory(clinic=clinic, name="Midtown", zip_code="77004"),
+        is_primary_care=False,
+    )
+    full = PractitionerFactory(first_name="Omar", last_name="Full", panel_capacity=0)
+    RoleFactory(practitioner=full, location=listed.roles.first().location)
+
+    html = client.get("/providers/?near=77002&radius=10").content.decode()
+
+    nora = html[html.index("Nora Diaz") : html.index("</li>\n        \n")]
+    assert f'<a href="/providers/{listed.slug}/">Nora Diaz, MD</a>' in html
+    assert '<p class="provider-specialties">Family Medicine · Internal Medicine</p>' in nora
+    assert "&lt;b&gt;Bold&lt;/b&gt; Clinic, Midtown — Houston, TX</li>" in nora
+    assert 'Downtown — Houston, TX <span class="tag">Primary care</span></li>' in nora
+    assert '<p class="distance"><strong>0.0</strong> mi</p>' in nora
+    omar = html[html.index("Omar Full") :]
+    assert "Not accepting new members" in omar
+    assert '<p class="provider-specialties">&nbsp;</p>' in omar
+
+
 def test_htmx_request_gets_only_the_form_and_results(client, listed):
     response = client.get("/providers/?near=77002", HTTP_HX_REQUEST="true")
     html = response.content.decode()
