@@ -260,6 +260,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 # The queue payout tasks go to ("celery", the default queue every worker listens on). A
 # deployment can give payouts their own workers; the tests use it to reach their own worker.
 PAYOUTS_QUEUE = env.str("PAYOUTS_QUEUE", default="celery")
+# Each worker process loads WeasyPrint and the statement fonts as it starts (about half a
+# second, once), so the first statements of a run do not pay for it.
+PAYOUTS_WARM_WORKERS = env.bool("PAYOUTS_WARM_WORKERS", default=True)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

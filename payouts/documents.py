@@ -20,7 +20,9 @@ from __future__ import annotations
 import hashlib
 import html
 import io
+import re
 import unicodedata
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -465,6 +467,22 @@ def _assets() -> _Assets:
     return _Assets(stylesheet, font_config, url_fetcher, static_root.as_uri() + "/", {})
 
 
+def warm_up() -> None:
+    """Load WeasyPrint, the stylesheet and the fonts before the first statement (about half a
+    second a process, once): called as each worker process starts, so a payout run does not
+    pay it on its first statements."""
+    from weasyprint import HTML
+
+    assets = _assets()
+    HTML(
+        string='<p>Warm <b>up</b> <span class="mono">0123 <b>$1.00</b></span></p>',
+        base_url=assets.base_url,
+        url_fetcher=assets.url_fetcher,
+    ).render(
+        font_config=assets.font_config, stylesheets=[assets.stylesheet], cache=assets.image_cache
+    ).write_pdf()
+
+
 def _render_chunk(html_text: str, identifier: str, expected_pages: int) -> bytes:
     from weasyprint import HTML
 
@@ -481,6 +499,103 @@ def _render_chunk(html_text: str, identifier: str, expected_pages: int) -> bytes
             f"{expected_pages} planned (see _Layout and statement.css)."
         )
     return bytes(rendered.write_pdf(pdf_identifier=identifier.encode()))
+
+
+class _UnreadablePdf(Exception):
+    """A PDF the byte-level reader does not recognise (the join falls back to pypdf)."""
+
+
+_OBJECT_HEADER = re.compile(rb"(\d+) 0 obj\s*")
+_STREAM_OR_END = re.compile(rb"stream\r?\n|endobj")
+_LENGTH = re.compile(rb"/Length (\d+)(?! \d+ R)")
+# A literal string (pydyf and pypdf escape parentheses inside strings) or a reference.
+_REFERENCE_OR_STRING = re.compile(rb"\((?:[^()\\]|\\.)*\)|(\d+) 0 R", re.DOTALL)
+_STRING = re.compile(rb"\((?:[^()\\]|\\.)*\)", re.DOTALL)
+_PARENT = re.compile(rb"/Parent \d+ 0 R")
+_KIDS = re.compile(rb"/Kids\s*\[([^\]]*)\]")
+_REFERENCE = re.compile(rb"(\d+) 0 R")
+
+
+def _pdf_objects(data: bytes) -> tuple[dict[int, tuple[bytes, bytes | None]], list[int]]:
+    """The objects of a PDF written by WeasyPrint (pydyf) or by this module — number → (the
+    object's text, its raw stream bytes or None), object streams unpacked — and its pages in
+    order. Raises _UnreadablePdf on anything else (encryption, indirect lengths, filters other
+    than Flate on object streams, incremental updates)."""
+    if not data.startswith(b"%PDF-") or b"/Encrypt" in data[-4096:]:
+        raise _UnreadablePdf("not a plain PDF")
+    objects: dict[int, tuple[bytes, bytes | None]] = {}
+    packed: list[tuple[bytes, bytes]] = []
+    position = 0
+    while (header := _OBJECT_HEADER.search(data, position)) is not None:
+        number, start = int(header[1]), header.end()
+        end = _STREAM_OR_END.search(data, start)
+        if end is None or number in objects:
+            raise _UnreadablePdf(f"object {number} has no end or appears twice")
+        head = data[start : end.start()].rstrip()
+        if b"(" in head or b")" in head:
+            # A keyword inside a string would have cut the object short: its strings must close.
+            bare = _STRING.sub(b"", head)
+            if b"(" in bare or b")" in bare:
+                raise _UnreadablePdf(f"object {number}: a string does not close")
+        stream = None
+        if end[0] == b"endobj":
+            position = end.end()
+        else:
+            length = _LENGTH.search(head)
+            if length is None:
+                raise _UnreadablePdf(f"object {number}: no direct /Length")
+            stream_start = end.end()
+            stream_end = stream_start + int(length[1])
+            stream = data[stream_start:stream_end]
+            tail = data[stream_end : stream_end + 32].lstrip()
+            if not tail.startswith(b"endstream") or b"endobj" not in tail:
+                raise _UnreadablePdf(f"object {number}: stream length does not match")
+            position = data.index(b"endobj", stream_end) + 6
+        kind = re.search(rb"/Type\s*/(\w+)", head)
+        if kind is not None and kind[1] == b"ObjStm" and stream is not None:
+            packed.append((head, stream))
+        elif kind is None or kind[1] != b"XRef":
+            objects[number] = (head, stream)
+    for head, stream in packed:
+        if b"/Filter" in head and not re.search(rb"/Filter\s*/FlateDecode\s*[/>]", head):
+            raise _UnreadablePdf("object stream with an unknown filter")
+        if b"/DecodeParms" in head:
+            raise _UnreadablePdf("object stream with predictors")
+        body = zlib.decompress(stream) if b"/Filter" in head else stream
+        count = re.search(rb"/N (\d+)", head)
+        first = re.search(rb"/First (\d+)", head)
+        if count is None or first is None:
+            raise _UnreadablePdf("object stream without /N or /First")
+        pairs = [int(value) for value in body[: int(first[1])].split()]
+        offsets = pairs[1::2] + [len(body) - int(first[1])]
+        for index, number in enumerate(pairs[::2][: int(count[1])]):
+            start = int(first[1]) + offsets[index]
+            objects.setdefault(
+                number, (body[start : int(first[1]) + offsets[index + 1]].strip(), None)
+            )
+    catalogs = [
+        head for head, stream in objects.values()
+        if stream is None and re.search(rb"/Type\s*/Catalog\b", head)
+    ]  # fmt: skip
+    if len(catalogs) != 1 or (root := re.search(rb"/Pages (\d+) 0 R", catalogs[0])) is None:
+        raise _UnreadablePdf("no single catalog with a page tree")
+    pages: list[int] = []
+
+    def walk(number: int, depth: int = 0) -> None:
+        head = objects.get(number, (b"", None))[0]
+        kids = _KIDS.search(head)
+        if depth > 32:
+            raise _UnreadablePdf("page tree too deep")
+        if re.search(rb"/Type\s*/Pages\b", head) and kids is not None:
+            for kid in _REFERENCE.findall(kids[1]):
+                walk(int(kid), depth + 1)
+        elif re.search(rb"/Type\s*/Page\b", head):
+            pages.append(number)
+        else:
+            raise _UnreadablePdf(f"object {number} in the page tree is not a page")
+
+    walk(int(root[1]))
+    return objects, pages
 
 
 class _Concatenation:
@@ -511,7 +626,64 @@ class _Concatenation:
         self.output.write(b"\nendobj\n")
 
     def append(self, data: bytes) -> None:
-        """Every page of one PDF file, with what they use (fonts, images, patterns)."""
+        """Every page of one PDF file, with what they use (fonts, images, patterns): copied as
+        bytes with their references renumbered (a few regular expressions over each object,
+        ten times faster than parsing every number in Python), or — for a file this reader
+        does not recognise — parsed object by object with pypdf."""
+        try:
+            written = self._objects_renumbered(data)
+        except _UnreadablePdf:
+            self.append_parsed(data)
+            return
+        for number, text in written:
+            self.offsets[number] = self.output.tell()
+            self.output.write(text)
+
+    def _objects_renumbered(self, data: bytes) -> list[tuple[int, bytes]]:
+        """The file's pages and what they reach, breadth first, as output objects (nothing is
+        written, and no number taken, unless the whole file reads)."""
+        objects, pages = _pdf_objects(data)
+        numbers: dict[int, int] = {}
+        pending: list[int] = []
+        next_number = self.next_number
+
+        def new_number(old: int) -> int:
+            nonlocal next_number
+            if old not in numbers:
+                if old not in objects:
+                    raise _UnreadablePdf(f"object {old} is referenced but missing")
+                numbers[old] = next_number
+                next_number += 1
+                pending.append(old)
+            return numbers[old]
+
+        def renumber(text: bytes) -> bytes:
+            return _REFERENCE_OR_STRING.sub(
+                lambda m: m[0] if m[1] is None else b"%d 0 R" % new_number(int(m[1])), text
+            )
+
+        page_numbers = [new_number(page) for page in pages]
+        page_set = set(pages)
+        written = []
+        for old in pending:  # grows while objects are renumbered: breadth first from the pages
+            head, stream = objects[old]
+            if old in page_set:  # the file's own page tree stays behind
+                if not head.startswith(b"<<"):
+                    raise _UnreadablePdf(f"page {old} is not a dictionary")
+                head = b"<</Parent %d 0 R " % self.PAGES + renumber(_PARENT.sub(b"", head[2:]))
+            else:
+                head = renumber(head)
+            parts = [b"%d 0 obj\n" % numbers[old], head]
+            if stream is not None:
+                parts += [b"\nstream\n", stream, b"\nendstream"]
+            parts.append(b"\nendobj\n")
+            written.append((numbers[old], b"".join(parts)))
+        self.next_number = next_number
+        self.page_numbers.extend(page_numbers)
+        return written
+
+    def append_parsed(self, data: bytes) -> None:
+        """Every page of one PDF file, parsed with pypdf (any PDF; slower)."""
         from pypdf import PdfReader
         from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 

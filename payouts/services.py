@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -305,6 +306,9 @@ def payout_run_snapshot(*, run_id: int, today: date | None = None) -> PayoutRun:
             detail=f"snapshot: {run.statement_count} statements, {run.member_month_count} member-months, total {run.total}",
         )  # fmt: skip
         if pending:
+            # The run report depends only on the snapshot: it is queued first, so one worker
+            # renders it while the others start on the largest statements.
+            transaction.on_commit(lambda: _enqueue("payouts.run_report_build", run.pk))
             transaction.on_commit(lambda: _enqueue_all("payouts.statement_render", pending))
         else:
             transaction.on_commit(lambda: _enqueue("payouts.run_finalize", run.pk))
@@ -488,13 +492,11 @@ def reconciliation(run: PayoutRun) -> Reconciliation:
 
 
 def payout_run_finalize(*, run_id: int) -> PayoutRun:
-    """When every statement is rendered: the print batch (all check PDFs in check-number
-    order), the positive-pay file, the reconciliation check, then `completed`."""
-    from cooperative.pdf import render_pdf
-
-    from .documents import print_batch_pdf
-    from .selectors import run_report
-
+    """When every statement is rendered: the reconciliation must balance; the positive-pay
+    and ACH files are written here (small); the print batch is built by a task of its own,
+    and so is the run report (queued with the statements, usually done by now; queued again
+    here if missing); whichever part finishes last completes the run. Safe to call again:
+    what exists is kept."""
     with transaction.atomic():
         run = PayoutRun.objects.select_for_update().get(pk=run_id)
         if run.status not in (PayoutRunStatus.RENDERING, PayoutRunStatus.FINALIZING):
@@ -506,54 +508,118 @@ def payout_run_finalize(*, run_id: int) -> PayoutRun:
         balance = reconciliation(run)
         if not balance.balances:
             raise ApplicationError(f"The run does not reconcile: {balance}")
-        statements = list(
-            Statement.objects.filter(run=run)
-            .select_related("bank_account", "clinic")
-            .order_by("check_number", "pk")
-        )
-
-        def files() -> Any:
-            for statement in statements:
-                with statement.pdf.open("rb") as handle:
-                    yield (
-                        f"{statement.check_number or 'Deposit'} {statement.payee_name}",
-                        handle.read(),
-                    )
-
-        batch = io.BytesIO(
-            print_batch_pdf(
-                files(),
-                title=f"Payout {run.period:%Y-%m} print batch",
-                author=settings.COOPERATIVE_NAME,
+        if not run.positive_pay:
+            statements = _run_statements(run)
+            period = f"{run.period:%Y-%m}"
+            run.positive_pay.save(
+                f"{period}-positive-pay.csv",
+                ContentFile(positive_pay_csv(statements).encode()),
+                save=False,
             )
-        )
-        period = f"{run.period:%Y-%m}"
-        run.print_batch.save(f"{period}-print-batch.pdf", ContentFile(batch.getvalue()), save=False)
-        run.positive_pay.save(
-            f"{period}-positive-pay.csv",
-            ContentFile(positive_pay_csv(statements).encode()),
-            save=False,
-        )
-        deposits = [s for s in statements if s.payment_method == PaymentMethod.DIRECT_DEPOSIT]
-        if deposits:
-            run.ach_file.save(
-                f"{period}-ach.txt", ContentFile(ach_file_for(run, deposits).encode()), save=False
+            deposits = [s for s in statements if s.payment_method == PaymentMethod.DIRECT_DEPOSIT]
+            if deposits:
+                run.ach_file.save(
+                    f"{period}-ach.txt",
+                    ContentFile(ach_file_for(run, deposits).encode()),
+                    save=False,
+                )
+            PayoutRun.objects.filter(pk=run.pk).update(
+                positive_pay=run.positive_pay.name, ach_file=run.ach_file.name or ""
             )
-        report = render_pdf(
-            "payouts/pdf/run_report.html",
-            {**run_report(run), "cooperative_name": settings.COOPERATIVE_NAME},
-        )
-        run.report_pdf.save(f"{period}-report.pdf", ContentFile(report), save=False)
-        PayoutRun.objects.filter(pk=run.pk).update(
-            print_batch=run.print_batch.name, positive_pay=run.positive_pay.name,
-            ach_file=run.ach_file.name if deposits else "", report_pdf=run.report_pdf.name,
-            completed_at=timezone.now(),
-        )  # fmt: skip
-        _transition(run, PayoutRunStatus.COMPLETED, reason="reconciled")
-        audit_record(
-            actor=None, action=AuditAction.UPDATE, obj=run, detail=f"completed: {run.total}"
-        )
+        parts = [
+            task
+            for task, done in (
+                ("payouts.print_batch_build", run.print_batch),
+                ("payouts.run_report_build", run.report_pdf),
+            )
+            if not done
+        ]
+        if parts:
+            for task in parts:
+                transaction.on_commit(partial(_enqueue, task, run.pk))
+        else:
+            _complete(run)
     return run
+
+
+def _run_statements(run: PayoutRun) -> list[Statement]:
+    """The run's statements (reissues included) in check-number order, direct deposits last."""
+    return list(
+        Statement.objects.filter(run=run)
+        .select_related("bank_account", "clinic")
+        .order_by("check_number", "pk")
+    )
+
+
+def _print_batch_content(run: PayoutRun) -> bytes:
+    from .documents import print_batch_pdf
+
+    def files() -> Any:
+        for statement in _run_statements(run):
+            with statement.pdf.open("rb") as handle:
+                yield (
+                    f"{statement.check_number or 'Deposit'} {statement.payee_name}",
+                    handle.read(),
+                )
+
+    return print_batch_pdf(
+        files(), title=f"Payout {run.period:%Y-%m} print batch", author=settings.COOPERATIVE_NAME
+    )
+
+
+def _report_content(run: PayoutRun) -> bytes:
+    from cooperative.pdf import render_pdf
+
+    from .selectors import run_report
+
+    return render_pdf(
+        "payouts/pdf/run_report.html",
+        {**run_report(run), "cooperative_name": settings.COOPERATIVE_NAME},
+    )
+
+
+_FINAL_PARTS = {
+    "print_batch": ("print-batch.pdf", _print_batch_content),
+    "report_pdf": ("report.pdf", _report_content),
+}
+
+
+def payout_run_part_build(*, run_id: int, part: str) -> PayoutRun:
+    """Build one of a run's long files ('print_batch': every statement in check-number
+    order, once every statement is rendered; 'report_pdf': the run report, from the snapshot
+    on) outside any lock, then store it under the run's row lock unless another worker stored
+    it first; on a finalizing run the last part completes it. A part that exists is not built
+    again."""
+    filename, build = _FINAL_PARTS[part]
+    # The report may be built while statements render (it depends only on the snapshot); the
+    # print batch needs every statement, so only a finalizing run builds it.
+    allowed: tuple[str, ...] = (PayoutRunStatus.FINALIZING,)
+    if part == "report_pdf":
+        allowed = (PayoutRunStatus.RENDERING, PayoutRunStatus.FINALIZING)
+    run = PayoutRun.objects.get(pk=run_id)
+    content = None
+    if run.status in allowed and not getattr(run, part):
+        content = build(run)
+    with transaction.atomic():
+        run = PayoutRun.objects.select_for_update().get(pk=run_id)
+        if run.status not in allowed:
+            return run
+        field = getattr(run, part)
+        if not field and content is not None:
+            field.save(f"{run.period:%Y-%m}-{filename}", ContentFile(content), save=False)
+            PayoutRun.objects.filter(pk=run.pk).update(**{part: field.name})
+        if run.status == PayoutRunStatus.FINALIZING and all(
+            getattr(run, name) for name in _FINAL_PARTS
+        ):
+            _complete(run)
+    return run
+
+
+def _complete(run: PayoutRun) -> None:
+    """A locked, finalizing run whose files all exist becomes `completed`."""
+    PayoutRun.objects.filter(pk=run.pk).update(completed_at=timezone.now())
+    _transition(run, PayoutRunStatus.COMPLETED, reason="reconciled")
+    audit_record(actor=None, action=AuditAction.UPDATE, obj=run, detail=f"completed: {run.total}")
 
 
 def ach_file_for(run: PayoutRun, statements: list[Statement]) -> str:

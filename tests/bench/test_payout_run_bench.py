@@ -2,10 +2,12 @@
 processes (one per core), against the floor — the same statement PDFs rendered from prepared
 documents in one process per core with nothing else around.
 
-Seeds providers and members (BENCH_PAYOUT_MEMBERS, default 100,000 — about 94,000 paid
-member-months for last month over BENCH_PAYOUT_PROVIDERS clinics' PCPs), then times
-snapshot → rendering → finalize, samples each worker process's memory, and writes JSON to
-tests/bench/results/payout_run.json. It never fails on time. Run with `make bench`.
+Seeds providers and members (BENCH_PAYOUT_MEMBERS, default "10000,100000": one run per
+scale — about 94% of members are paid for last month — over BENCH_PAYOUT_PROVIDERS clinics'
+PCPs), then times snapshot → rendering → finalize, samples each worker process's memory (so
+the two scales show whether memory stays flat), and writes JSON to
+tests/bench/results/payout_run.json (one entry per scale). It never fails on time. Run with
+`make bench`.
 """
 
 import json
@@ -25,7 +27,7 @@ from cooperative.demo import SeedOptions
 from cooperative.periods import Period
 from members.demo import seed_members
 from payouts import services
-from payouts.documents import render_statement_pdf
+from payouts.documents import render_statement_pdf, warm_up
 from payouts.models import PayoutRun, Statement, StatementLine
 from payouts.selectors import statement_document
 from providers.demo import seed_providers
@@ -35,7 +37,7 @@ from tests.payouts.worker import queue_forget, worker_environment
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 
 RESULTS = Path(__file__).resolve().parent / "results"
-MEMBERS = int(os.environ.get("BENCH_PAYOUT_MEMBERS", "100000"))
+SCALES = [int(n) for n in os.environ.get("BENCH_PAYOUT_MEMBERS", "10000,100000").split(",")]
 PROVIDERS = int(os.environ.get("BENCH_PAYOUT_PROVIDERS", "1000"))
 
 
@@ -63,11 +65,12 @@ class MemorySampler(threading.Thread):
             time.sleep(0.05)
 
 
-def test_payout_run_benchmark(reference_data, settings):
+@pytest.mark.parametrize("members", SCALES)
+def test_payout_run_benchmark(reference_data, settings, members):
     import subprocess
     import sys
 
-    options = SeedOptions(members=MEMBERS, providers=PROVIDERS, seed=11)
+    options = SeedOptions(members=members, providers=PROVIDERS, seed=11)
     started = time.perf_counter()
     seed_providers(options, random.Random("11:providers"))
     seed_members(options, random.Random("11:members"))
@@ -84,7 +87,7 @@ def test_payout_run_benchmark(reference_data, settings):
          "-n", f"bench-{os.getpid()}@%h"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    time.sleep(8)  # the two processes fork and connect
+    time.sleep(8)  # the two processes fork, connect and warm up the renderer
     sampler = MemorySampler(worker.pid)
     sampler.start()
     try:
@@ -112,7 +115,8 @@ def test_payout_run_benchmark(reference_data, settings):
     ]
     documents.sort(key=lambda d: -len(d.lines))  # longest first: the pool stays busy to the end
     started = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(2) as pool:
+    # Warmed like the worker's processes (PAYOUTS_WARM_WORKERS), so both sides compare rendering.
+    with multiprocessing.get_context("fork").Pool(2, initializer=warm_up) as pool:
         pool.map(_render, documents, chunksize=1)
     floor_seconds = time.perf_counter() - started
     finalizing = run.events.get(to_status="finalizing").occurred_at
@@ -122,7 +126,7 @@ def test_payout_run_benchmark(reference_data, settings):
     results = {
         "benchmark": "payout_run",
         "period": str(period),
-        "members_seeded": MEMBERS,
+        "members_seeded": members,
         "seed_seconds": round(seed_seconds, 1),
         "statements": run.statement_count,
         "roster_rows": rows,
@@ -140,6 +144,10 @@ def test_payout_run_benchmark(reference_data, settings):
         "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count()},
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "payout_run.json").write_text(json.dumps(results, indent=2))
+    path = RESULTS / "payout_run.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    runs = previous.get("runs", {}) if isinstance(previous.get("runs"), dict) else {}
+    runs[str(members)] = results
+    path.write_text(json.dumps({"benchmark": "payout_run", "runs": runs}, indent=2))
     print("\n" + json.dumps(results, indent=2))
     assert PayoutRun.objects.get().status == "completed"

@@ -268,3 +268,113 @@ def test_refuses_a_statement_whose_amount_is_not_its_lines():
 def test_refuses_a_check_that_cannot_be_printed(overrides, message):
     with pytest.raises(ValueError, match=message):
         render_statement_pdf(statement(roster(5), **overrides))
+
+
+def test_print_batch_joins_bytes_and_matches_the_parsed_join(monkeypatch):
+    """The print batch copies each statement's objects as bytes with renumbered references:
+    page for page, the same text, the same outline and the same fonts as a pypdf join — and
+    the byte reader reads WeasyPrint's files and chunk-merged statements without falling back."""
+    from payouts import documents
+
+    files = [
+        ("100123 Bayou", render_statement_pdf(statement())),
+        ("100124 Cypress", render_statement_pdf(statement(roster(20, seed=3), adjustments=(),
+                                                          check_number=100124))),
+        ("100125 Delta", render_statement_pdf(statement(roster(140, seed=4), check_number=100125),
+                                              pages_per_chunk=2)),
+    ]  # fmt: skip
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            documents._Concatenation, "append_parsed",
+            lambda self, data: pytest.fail("fell back to the parsed join"),
+        )  # fmt: skip
+        fast = documents.print_batch_pdf(iter(files), title="Batch", author="CoopCare")
+    with monkeypatch.context() as patch:
+        patch.setattr(documents._Concatenation, "append", documents._Concatenation.append_parsed)
+        parsed = documents.print_batch_pdf(iter(files), title="Batch", author="CoopCare")
+    assert page_texts(fast) == page_texts(parsed) == [t for _, f in files for t in page_texts(f)]
+    reader = PdfReader(io.BytesIO(fast))
+    assert [(item.title, reader.get_destination_page_number(item)) for item in reader.outline] == [
+        ("100123 Bayou", 0), ("100124 Cypress", 4), ("100125 Delta", 6),
+    ]  # fmt: skip
+    fonts = {
+        str(font["/BaseFont"])
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+    assert {name.split("+")[1] for name in fonts} == {
+        "DejaVu-Sans", "DejaVu-Sans-Bold", "DejaVu-Sans-Mono", "DejaVu-Sans-Mono-Bold",
+    }  # fmt: skip
+    assert documents.print_batch_pdf(iter(files), title="Batch", author="CoopCare") == fast
+
+
+def test_byte_join_leaves_references_inside_strings_alone():
+    from payouts.documents import _REFERENCE_OR_STRING
+
+    text = rb"<</Title (Check 5 0 R \) 7 0 R) /P 5 0 R /Kids [6 0 R 12 0 R]>>"
+    renumbered = _REFERENCE_OR_STRING.sub(
+        lambda m: m[0] if m[1] is None else b"%d 0 R" % (int(m[1]) + 100), text
+    )
+    assert renumbered == rb"<</Title (Check 5 0 R \) 7 0 R) /P 105 0 R /Kids [106 0 R 112 0 R]>>"
+
+
+def _pdf_with_indirect_length() -> bytes:
+    """A valid one-page PDF whose content stream's /Length is an indirect object (legal PDF,
+    written by some tools, and not what the byte reader reads)."""
+    content = b"BT /F1 12 Tf 72 700 Td (Foreign page) Tj ET"
+    bodies = [
+        b"<</Type /Catalog /Pages 2 0 R>>",
+        b"<</Type /Pages /Kids [3 0 R] /Count 1>>",
+        b"<</Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources <</Font <</F1 6 0 R>>>>>>",
+        b"<</Length 5 0 R>>\nstream\n" + content + b"\nendstream",
+        b"%d" % len(content),
+        b"<</Type /Font /Subtype /Type1 /BaseFont /Helvetica>>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(bodies, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
+    out.write(
+        b"trailer\n<</Size %d /Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(bodies) + 1, xref)
+    )
+    return out.getvalue()
+
+
+def test_a_pdf_the_byte_reader_does_not_know_is_joined_by_parsing():
+    """A file the byte reader refuses (here an indirect stream length) still joins: the
+    parsed join takes over for that file, and nothing of the refused attempt is written."""
+    from payouts import documents
+
+    foreign = _pdf_with_indirect_length()
+    assert PdfReader(io.BytesIO(foreign)).pages[0].extract_text() == "Foreign page"
+    with pytest.raises(documents._UnreadablePdf, match="no direct /Length"):
+        documents._pdf_objects(foreign)
+    statement_pdf = render_statement_pdf(statement(roster(10, seed=5), adjustments=()))
+    batch = documents.print_batch_pdf(
+        iter([("b", statement_pdf), ("a", foreign), ("c", statement_pdf)]),
+        title="Batch", author="CoopCare",
+    )  # fmt: skip
+    texts = page_texts(batch)
+    statement_texts = page_texts(statement_pdf)
+    assert texts == [*statement_texts, "Foreign page", *statement_texts]
+
+
+def test_a_keyword_inside_a_string_sends_the_file_to_the_parsed_join():
+    """'endobj' inside a string would cut an object short: the byte reader notices the open
+    string and refuses the file, so the parsed join reads it correctly."""
+    from payouts import documents
+
+    foreign = _pdf_with_indirect_length().replace(
+        b"/BaseFont /Helvetica>>", b"/BaseFont /Helvetica /Note (ends endobj here)>>"
+    )
+    foreign = foreign.replace(b"<</Length 5 0 R>>", b"<</Length 43>>   ")
+    with pytest.raises(documents._UnreadablePdf, match="a string does not close"):
+        documents._pdf_objects(foreign)
+    batch = documents.print_batch_pdf(iter([("a", foreign)]), title="Batch", author="CoopCare")
+    assert page_texts(batch) == ["Foreign page"]

@@ -91,6 +91,19 @@ def test_a_started_month_opens_its_run_page_with_statements_and_progress(
     assert "HX-Refresh" not in partial
 
 
+def test_the_progress_says_which_final_files_are_being_built(client, make_user, paid_february):
+    run, _, _ = paid_february
+    PayoutRun.objects.filter(pk=run.pk).update(
+        status="finalizing", rendered_count=2, report_pdf="payouts/reports/2026-02-report.pdf"
+    )
+    client.force_login(make_user(Role.FINANCE))
+    partial = client.get(f"/finance/payouts/{run.pk}/progress/", HTTP_HX_REQUEST="true")
+    assert (
+        "Every statement is rendered. Building the print batch (in progress) and the run "
+        "report (done)." in partial.content.decode()
+    )
+
+
 def test_a_statement_pdf_is_refused_to_other_providers_and_audited(
     client, make_user, paid_february
 ):
