@@ -9,6 +9,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateRangeField, RangeOperators
 from django.db import models
 from django.db.models import F, Func, Q
+from django.utils import timezone
 
 from cooperative.models import TimeStampedModel
 from cooperative.validators import (
@@ -396,7 +397,8 @@ class PaymentImport(TimeStampedModel):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+        # In the cooperative's time zone, as staff read the time of day.
+        return f"{self.file_name} ({timezone.localtime(self.created_at):%Y-%m-%d %H:%M})"
 
 
 class PaymentSource(models.TextChoices):

@@ -245,8 +245,10 @@ def _last_updated_filter(values: list[str]) -> Q:
         match = _PREFIX.match(raw)
         assert match is not None
         prefix, text = match.group(1) or "eq", match.group(2)
-        moment = parse_datetime(text)
-        day = parse_date(text) if moment is None else None
+        # A bare date is a day in the cooperative's time zone (parse_datetime would also read
+        # it, as midnight UTC: records changed in the evening would land on the next day).
+        day = parse_date(text) if len(text) == 10 else None
+        moment = parse_datetime(text) if day is None else None
         if moment is None and day is None:
             raise FhirSearchError(f"_lastUpdated: '{raw}' is not a date or instant.")
         if moment is not None and timezone.is_naive(moment):

@@ -5,6 +5,7 @@ shows as paid for the month."""
 import io
 
 import pytest
+from django.utils import timezone
 from pypdf import PdfReader
 
 from cooperative.roles import Role
@@ -82,7 +83,7 @@ def test_enroll_card_invoice_pcp_change_and_payment_import(page, live_server, ma
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
     page.goto(f"{live_server.url}/admin/members/payment/import/")
-    csv = f"reference,date,member number or employer code,amount\nBANK-77,{invoice.created_at:%Y-%m-%d},{member.member_number},90.00\n"
+    csv = f"reference,date,member number or employer code,amount\nBANK-77,{timezone.localtime(invoice.created_at):%Y-%m-%d},{member.member_number},90.00\n"
     page.set_input_files(
         'input[type="file"]',
         files=[{"name": "bank.csv", "mimeType": "text/csv", "buffer": csv.encode()}],

@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.utils import timezone
 from fhirclient.models.bundle import Bundle
 from fhirclient.models.capabilitystatement import CapabilityStatement
 from fhirclient.models.location import Location as FhirLocation
@@ -12,7 +13,7 @@ from fhirclient.models.practitioner import Practitioner as FhirPractitioner
 from fhirclient.models.practitionerrole import PractitionerRole as FhirPractitionerRole
 
 from providers import services
-from providers.models import PractitionerStatus, Specialty
+from providers.models import Practitioner, PractitionerStatus, Specialty
 from tests.providers.factories import LocationFactory, PractitionerFactory, RoleFactory
 
 pytestmark = pytest.mark.django_db
@@ -150,9 +151,21 @@ def test_paging_links(client, directory):
 
 
 def test_last_updated_filter(client, directory):
-    tomorrow = (datetime.date.today() + datetime.timedelta(days=1)).isoformat()
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
     assert fetch(client, f"/fhir/Practitioner?_lastUpdated=ge{tomorrow}")["total"] == 0
     assert fetch(client, f"/fhir/Practitioner?_lastUpdated=lt{tomorrow}")["total"] == 2
+
+
+def test_last_updated_date_is_a_day_in_the_cooperatives_time_zone(client, directory):
+    """Changed at 20:30 in Houston on March 3 (02:30 UTC on March 4): a bare date is the
+    cooperative's day, an instant is exact."""
+    Practitioner.objects.update(
+        updated_at=datetime.datetime(2026, 3, 4, 2, 30, tzinfo=datetime.UTC)
+    )
+    assert fetch(client, "/fhir/Practitioner?_lastUpdated=eq2026-03-03")["total"] == 2
+    assert fetch(client, "/fhir/Practitioner?_lastUpdated=ge2026-03-04")["total"] == 0
+    assert fetch(client, "/fhir/Practitioner?_lastUpdated=ge2026-03-04T02:00:00Z")["total"] == 2
+    assert fetch(client, "/fhir/Practitioner?_lastUpdated=gt2026-03-04T02:30:00Z")["total"] == 0
 
 
 @pytest.mark.parametrize(
