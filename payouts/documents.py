@@ -273,6 +273,88 @@ def _adjustment_rows(lines: Iterable[AdjustmentLine]) -> str:
     )
 
 
+# The run report's long tables: one preformatted line per row in a one-column table — the
+# header repeats on every page, and WeasyPrint lays out one cell a row instead of six (a
+# 700-row report in about 0.5 s instead of 2). Each table is at most 111 monospace cells
+# wide: what a letter page holds at 7.5 pt.
+_REPORT_CLINIC_COLUMNS = (("Check", 8, "<"), ("Payee", 40, "<"), ("Member-months", 13, ">"),
+                          ("Fees", 14, ">"), ("Adjustments", 12, ">"), ("Total", 14, ">"))  # fmt: skip
+_REPORT_PRACTITIONER_COLUMNS = (("Practitioner", 26, "<"), ("Clinic", 27, "<"),
+                                ("Member-months", 13, ">"), ("Fees", 12, ">"),
+                                ("Adjustments", 11, ">"), ("Total", 12, ">"))  # fmt: skip
+_REPORT_ADJUSTMENT_COLUMNS = (("Kind", 9, "<"), ("Member", 38, "<"), ("Month", 8, "<"),
+                              ("Clinic", 35, "<"), ("Amount", 12, ">"))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """A report table as fixed-width text: the header line and one line per row."""
+
+    header: str
+    lines: list[str]
+
+
+def text_table(
+    columns: Sequence[tuple[str, int, str]], rows: Iterable[Sequence[str | int | Decimal | None]]
+) -> TextTable:
+    """Rows of text (cut with an ellipsis), counts and money (never cut) on the columns' grid."""
+
+    def cell(value: str | int | Decimal | None, width: int, align: str) -> str:
+        if isinstance(value, Decimal) or value is None:
+            return _amount(value or Decimal("0.00"), width)
+        if isinstance(value, int):
+            return str(value).rjust(width)
+        return _cell(value, width) if align == "<" else _clean(value).rjust(width)
+
+    return TextTable(
+        header=_header(columns),
+        lines=[
+            _GAP.join(
+                cell(value, width, align)
+                for value, (_, width, align) in zip(row, columns, strict=True)
+            ).rstrip()
+            for row in rows
+        ],
+    )
+
+
+def render_run_report_pdf(report: dict[str, Any], cooperative_name: str) -> bytes:
+    """The run report PDF (payouts.selectors.run_report): reconciliation and totals by state
+    as tables, clinics, practitioners and adjustments as text tables."""
+    from cooperative.pdf import render_pdf
+
+    clinics = text_table(
+        _REPORT_CLINIC_COLUMNS,
+        (
+            (str(row["statement__check_number"] or "Deposit"), row["statement__payee_name"],
+             row["member_months"], row["roster_total"], row["adjustments"], row["total"])
+            for row in report["by_clinic"]
+        ),
+    )  # fmt: skip
+    practitioners = text_table(
+        _REPORT_PRACTITIONER_COLUMNS,
+        (
+            (row["practitioner_name"], row["statement__payee_name"], row["member_months"],
+             row["roster_total"], row["adjustments"], row["total"])
+            for row in report["by_practitioner"]
+        ),
+    )  # fmt: skip
+    adjustments = text_table(
+        _REPORT_ADJUSTMENT_COLUMNS,
+        (
+            ("Paid late" if row["kind"] == "late" else "Refunded",
+             f"{row['last_name']}, {row['first_name']} · {row['member_number']}",
+             f"{row['period']:%b %Y}", row["statement__payee_name"], row["amount"])
+            for row in report["adjustments"]
+        ),
+    )  # fmt: skip
+    return render_pdf(
+        "payouts/pdf/run_report.html",
+        {**report, "cooperative_name": cooperative_name, "clinic_table": clinics,
+         "practitioner_table": practitioners, "adjustment_table": adjustments},
+    )  # fmt: skip
+
+
 def _pre(text: str) -> SafeString:
     return mark_safe(html.escape(text, quote=False))  # noqa: S308 - escaped just above
 

@@ -568,14 +568,10 @@ def _print_batch_content(run: PayoutRun) -> bytes:
 
 
 def _report_content(run: PayoutRun) -> bytes:
-    from cooperative.pdf import render_pdf
-
+    from .documents import render_run_report_pdf
     from .selectors import run_report
 
-    return render_pdf(
-        "payouts/pdf/run_report.html",
-        {**run_report(run), "cooperative_name": settings.COOPERATIVE_NAME},
-    )
+    return render_run_report_pdf(run_report(run), settings.COOPERATIVE_NAME)
 
 
 _FINAL_PARTS = {

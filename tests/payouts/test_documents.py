@@ -378,3 +378,66 @@ def test_a_keyword_inside_a_string_sends_the_file_to_the_parsed_join():
         documents._pdf_objects(foreign)
     batch = documents.print_batch_pdf(iter([("a", foreign)]), title="Batch", author="CoopCare")
     assert page_texts(batch) == ["Foreign page"]
+
+
+def test_text_table_cuts_text_and_never_money():
+    from payouts.documents import text_table
+
+    table = text_table(
+        (("Name", 10, "<"), ("Count", 5, ">"), ("Total", 9, ">")),
+        [("Hernandez-Villanueva", 7, Decimal("1234.50")), ("Ng", 12, Decimal("12345678.90"))],
+    )
+    assert table.header == "Name        Count      Total"
+    assert table.lines == [
+        "Hernandez…      7   1,234.50",
+        "Ng             12  12,345,678.90",
+    ]
+
+
+def test_run_report_prints_every_clinic_and_practitioner_with_headers_on_each_page():
+    from payouts.documents import render_run_report_pdf
+
+    def row(index):
+        return {
+            "statement__check_number": 100000 + index, "statement__payee_name": f"Clinic {index:03d} PLLC",
+            "statement__payment_method": "check", "practitioner_name": f"Doctor {index:03d}, MD",
+            "member_months": index, "roster_total": Decimal(index * 80), "adjustments": None,
+            "total": Decimal(index * 80),
+        }  # fmt: skip
+
+    class Run:
+        period = date(2026, 10, 1)
+        statement_count = member_month_count = 300
+        total = roster_total = Decimal("3612000.00")
+        adjustments_total = Decimal("0.00")
+        bank_account = "Operating (…6789)"
+
+    class Balance:
+        balances = True
+        statements_total = lines_total = roster_fees_total = Decimal("3612000.00")
+        adjustments_total = Decimal("0.00")
+        paid_member_months = on_statements = 300
+        deferred = 0
+
+    rows = [row(index) for index in range(1, 301)]
+    report = {
+        "run": Run(), "by_state": [], "by_clinic": rows, "by_practitioner": rows,
+        "adjustments": [], "reconciliation": Balance(),
+    }  # fmt: skip
+    texts = [
+        " ".join(t.split())
+        for t in page_texts(render_run_report_pdf(report, "CoopCare Cooperative"))
+    ]
+    text = "\n".join(texts)
+    assert "Payout report — October 2026" in texts[0]
+    assert "Reconciliation: balances" in texts[0]
+    for index in (1, 150, 300):
+        assert f"{100000 + index} Clinic {index:03d} PLLC" in text
+        assert f"Doctor {index:03d}, MD Clinic {index:03d} PLLC" in text
+    assert "Clinic 300 PLLC 300 24,000.00 0.00 24,000.00" in text
+    practitioner_pages = [t for t in texts if "Doctor " in t]
+    assert len(practitioner_pages) >= 3
+    assert all(
+        "Practitioner Clinic Member-months Fees Adjustments Total" in t for t in practitioner_pages
+    )
+    assert "None this month." in texts[-1]
