@@ -235,23 +235,12 @@ class QualificationFilter(admin.SimpleListFilter):
 # --- Case forms -----------------------------------------------------------------------------
 
 
-class CaseAddForm(forms.ModelForm):
-    """Open a case for a member (by member number): case_open sets its due date and writes its
-    first event."""
+class _MemberByNumberForm(forms.ModelForm):
+    """An admin add form that names its member by member number (as on the card)."""
 
     member_number = forms.CharField(max_length=16, help_text="As on the membership card.")
-    note = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="A first note (optional; notes are never edited afterwards).",
-    )
-    actor: Any = None  # the signed-in user, set per request by CaseAdmin.get_form
+    actor: Any = None  # the signed-in user, set per request by the admin's get_form
     member: Member | None = None
-
-    class Meta:
-        model = Case
-        fields = ["case_type", "priority", "source", "summary", "practitioner", "clinic", "payer",
-                  "assignee"]  # fmt: skip
 
     def clean_member_number(self) -> str:
         number = self.cleaned_data["member_number"].strip()
@@ -259,6 +248,22 @@ class CaseAddForm(forms.ModelForm):
         if self.member is None:
             raise ValidationError("We don't know this member number.")
         return self.member.member_number
+
+
+class CaseAddForm(_MemberByNumberForm):
+    """Open a case for a member (by member number): case_open sets its due date and writes its
+    first event."""
+
+    note = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="A first note (optional; notes are never edited afterwards).",
+    )
+
+    class Meta:
+        model = Case
+        fields = ["case_type", "priority", "source", "summary", "practitioner", "clinic", "payer",
+                  "assignee"]  # fmt: skip
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -957,25 +962,14 @@ class UtilizationImportAdmin(AdvocacyViewAdmin):
 # --- Utilization events ---------------------------------------------------------------------
 
 
-class UtilizationAddForm(forms.ModelForm):
+class UtilizationAddForm(_MemberByNumberForm):
     """Record one utilization fact for a member (by member number): utilization_record keeps it
     once and evaluates the member's trigger rules."""
-
-    member_number = forms.CharField(max_length=16)
-    actor: Any = None
-    member: Member | None = None
 
     class Meta:
         model = UtilizationEvent
         fields = ["event_type", "occurred_on", "discharged_on", "condition", "provider_name",
                   "practitioner", "description"]  # fmt: skip
-
-    def clean_member_number(self) -> str:
-        number = self.cleaned_data["member_number"].strip()
-        self.member = member_selectors.member_by_number(number)
-        if self.member is None:
-            raise ValidationError("We don't know this member number.")
-        return self.member.member_number
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

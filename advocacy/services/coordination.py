@@ -1222,19 +1222,10 @@ def plan_review_confirm_failure(*, review: PlanReview, actor: Any, note: str) ->
         .first()
     )
     requirement = _locked_requirement(plan_requirement) if plan_requirement else None
-    review = _locked_review(review)
-    if review.status != ReviewStatus.MISSED:
-        raise ConflictError(
-            f"Only a missed review can be confirmed as a failure to cooperate; this one is "
-            f"{review.get_status_display().lower()}.",
-            errors={"review": ["Not missed."]},
-        )
-    review.status = ReviewStatus.FAILURE_CONFIRMED
-    review.notes = "\n\n".join(part for part in (review.notes, note) if part)
-    review.decided_by = user_or_none(actor)
-    review.decided_at = timezone.now()
-    review.save(update_fields=["status", "notes", "decided_by", "decided_at"])
-    audit_record(actor=actor, action=AuditAction.UPDATE, obj=review, detail="failure confirmed")
+    review = _missed_review_decide(
+        review, ReviewStatus.FAILURE_CONFIRMED, actor=actor, note=note,
+        refused="can be confirmed as a failure to cooperate", detail="failure confirmed",
+    )  # fmt: skip
     why = f"Review due {review.due_on.isoformat()} missed; failure to cooperate confirmed: {note}"
     if requirement is not None:
         if requirement.status in PENALTY_STATUSES or requirement.status == RequirementStatus.ENDED:
@@ -1261,6 +1252,26 @@ def plan_review_confirm_failure(*, review: PlanReview, actor: Any, note: str) ->
     return review
 
 
+def _missed_review_decide(
+    review: PlanReview, status: str, *, actor: Any, note: str, refused: str, detail: str
+) -> PlanReview:
+    """Lock a missed review and record the advocate's decision on it (status, note, who, when,
+    audit row); a review that is not missed is refused."""
+    review = _locked_review(review)
+    if review.status != ReviewStatus.MISSED:
+        raise ConflictError(
+            f"Only a missed review {refused}; this one is {review.get_status_display().lower()}.",
+            errors={"review": ["Not missed."]},
+        )
+    review.status = status
+    review.notes = "\n\n".join(part for part in (review.notes, note) if part)
+    review.decided_by = user_or_none(actor)
+    review.decided_at = timezone.now()
+    review.save(update_fields=["status", "notes", "decided_by", "decided_at"])
+    audit_record(actor=actor, action=AuditAction.UPDATE, obj=review, detail=detail)
+    return review
+
+
 @transaction.atomic
 def plan_review_excuse(*, review: PlanReview, actor: Any, note: str) -> PlanReview:
     """An advocate excuses a missed review (no failure to cooperate): the flag is cleared and
@@ -1269,19 +1280,10 @@ def plan_review_excuse(*, review: PlanReview, actor: Any, note: str) -> PlanRevi
     note = (note or "").strip()
     if not note:
         raise ApplicationError("Say why.", errors={"note": ["Explain why it is excused."]})
-    review = _locked_review(review)
-    if review.status != ReviewStatus.MISSED:
-        raise ConflictError(
-            f"Only a missed review can be excused; this one is "
-            f"{review.get_status_display().lower()}.",
-            errors={"review": ["Not missed."]},
-        )
-    review.status = ReviewStatus.EXCUSED
-    review.notes = "\n\n".join(part for part in (review.notes, note) if part)
-    review.decided_by = user_or_none(actor)
-    review.decided_at = timezone.now()
-    review.save(update_fields=["status", "notes", "decided_by", "decided_at"])
-    audit_record(actor=actor, action=AuditAction.UPDATE, obj=review, detail="excused")
+    review = _missed_review_decide(
+        review, ReviewStatus.EXCUSED, actor=actor, note=note, refused="can be excused",
+        detail="excused",
+    )  # fmt: skip
     _schedule_next(review, after=timezone.localdate())
     _clear_flag_of(review, actor=actor, why=f"Missed review excused: {note}")
     return review
