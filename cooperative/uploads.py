@@ -46,3 +46,26 @@ def _verified_image(content: bytes) -> str | None:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return None
     return {"PNG": "png", "JPEG": "jpg"}.get(image_format or "")
+
+
+CSV_MAX_BYTES = 5 * 1024 * 1024
+
+
+def csv_text(content: bytes) -> str:
+    """An uploaded CSV file's text: at most 5 MB, no NUL bytes (a binary file: Python's csv
+    reader would fail on it mid-import), UTF-8 (a byte-order mark is fine)."""
+    if len(content) > CSV_MAX_BYTES:
+        raise ApplicationError(
+            "The file is larger than 5 MB: split it.", errors={"file": ["Larger than 5 MB."]}
+        )
+    if b"\x00" in content:
+        raise ApplicationError(
+            "The file is not a CSV text file.", errors={"file": ["Not a CSV file."]}
+        )
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApplicationError(
+            "The file is not UTF-8 text: export it as CSV (UTF-8).",
+            errors={"file": ["Not a UTF-8 CSV file."]},
+        ) from None

@@ -32,6 +32,7 @@ from cooperative.audit import audit_record, user_or_none
 from cooperative.exceptions import ApplicationError, ConflictError
 from cooperative.models import AuditAction
 from cooperative.money import MoneyError, percent_of, to_decimal
+from cooperative.uploads import CSV_MAX_BYTES, csv_text
 from members.models import Member
 from providers.models import Practitioner
 
@@ -95,7 +96,7 @@ IMPORT_COLUMNS = (
     "provider",
     "description",
 )
-IMPORT_MAX_BYTES = 5 * 1024 * 1024
+IMPORT_MAX_BYTES = CSV_MAX_BYTES
 RESPONSES = ("accepted", "declined")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -365,24 +366,6 @@ def utilization_record(
     return recorded.event, requirements_evaluate(member=member, actor=actor)
 
 
-def _import_text(content: bytes) -> str:
-    if len(content) > IMPORT_MAX_BYTES:
-        raise ApplicationError(
-            "The file is larger than 5 MB: split it.", errors={"file": ["Larger than 5 MB."]}
-        )
-    if b"\x00" in content:
-        raise ApplicationError(
-            "The file is not a CSV text file.", errors={"file": ["Not a CSV file."]}
-        )
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ApplicationError(
-            "The file is not UTF-8 text: export it as CSV (UTF-8).",
-            errors={"file": ["Not a UTF-8 CSV file."]},
-        ) from None
-
-
 def _import_rows(text: str) -> list[tuple[int, list[str]]]:
     """The file's records, each with the line it starts on (a quoted field may span lines)."""
     reader = csv.reader(io.StringIO(text))
@@ -421,7 +404,7 @@ def utilization_import(*, actor: Any, file_name: str, content: bytes) -> Utiliza
     the rest imported; a fact already recorded counts as a duplicate, so importing the same
     file twice records nothing twice. A file that is not such a CSV is refused whole."""
     require_advocate(actor)
-    rows = _import_rows(_import_text(content))
+    rows = _import_rows(csv_text(content))
     header = tuple(cell.strip().lower() for cell in rows[0][1]) if rows else ()
     if header != IMPORT_COLUMNS:
         raise ApplicationError(

@@ -24,6 +24,7 @@ from cooperative.exceptions import ApplicationError, ConflictError
 from cooperative.models import AuditAction
 from cooperative.money import MoneyError, quantize_cents, to_decimal
 from cooperative.periods import Period
+from cooperative.uploads import CSV_MAX_BYTES, csv_text
 from providers.models import Practitioner
 from providers.selectors import active_agreement_for
 
@@ -52,7 +53,7 @@ __all__ = [
 ]  # fmt: skip
 
 ZERO = Decimal("0.00")
-IMPORT_MAX_BYTES = 5 * 1024 * 1024
+IMPORT_MAX_BYTES = CSV_MAX_BYTES
 BILLABLE_STATUSES = (MembershipStatus.PENDING, MembershipStatus.ACTIVE)
 _CHUNK = 5000
 
@@ -549,21 +550,6 @@ def _parse_date(text: str) -> date | None:
 
 def _header_key(name: str) -> str:
     return re.sub(r"\s+", " ", name.strip().lower().replace("_", " "))
-
-
-def csv_text(content: bytes) -> str:
-    """An uploaded CSV file's text: at most 5 MB, UTF-8 (a byte-order mark is fine)."""
-    if len(content) > IMPORT_MAX_BYTES:
-        raise ApplicationError(
-            "The file is larger than 5 MB: split it.", errors={"file": ["Larger than 5 MB."]}
-        )
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ApplicationError(
-            "The file is not UTF-8 text: export it as CSV (UTF-8).",
-            errors={"file": ["Not a UTF-8 CSV file."]},
-        ) from None
 
 
 def payments_import_csv(*, file_name: str, content: bytes, actor: Any) -> PaymentImport:

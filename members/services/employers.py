@@ -23,6 +23,7 @@ from cooperative.exceptions import ApplicationError, ConflictError
 from cooperative.models import AuditAction
 from cooperative.money import MoneyError, quantize_cents
 from cooperative.periods import Period
+from cooperative.uploads import csv_text
 from cooperative.validators import validate_ein, validate_us_state
 
 from ..models import (
@@ -40,7 +41,7 @@ from ..models import (
     RosterUpload,
     RosterUploadStatus,
 )
-from .billing import IMPORT_MAX_BYTES, _employer_invoice_recompute, _parse_date, csv_text
+from .billing import IMPORT_MAX_BYTES, _employer_invoice_recompute, _parse_date
 from .enrollment import _validate_person, plan_current, start_date_for_enrollment
 
 __all__ = [

@@ -669,6 +669,11 @@ def test_importing_the_same_file_twice_records_nothing_new():
             {"file": ["Not a UTF-8 CSV file."]},
         ),
         (
+            b"reference,date,payer,amount\r\nCHK-1,2026-02-03,\x00\x01,90\r\n",
+            "The file is not a CSV text file.",
+            {"file": ["Not a CSV file."]},
+        ),
+        (
             b"reference,date,payer,amount\r\n" + b"x" * (5 * 1024 * 1024),
             "The file is larger than 5 MB: split it.",
             {"file": ["Larger than 5 MB."]},

@@ -289,11 +289,16 @@ def test_a_single_name_column_is_read_as_last_comma_first(world):
             "The file is not UTF-8 text: export it as CSV (UTF-8).",
             {"file": ["Not a UTF-8 CSV file."]},
         ),
+        (
+            HEADER.encode() + b"E1,Jo\x00,Pe,1990-01-01,jo@example.com,1 A St,Houston,TX,77002,standard\n",
+            "The file is not a CSV text file.",
+            {"file": ["Not a CSV file."]},
+        ),
         (b"", "The first line must name the columns employee id, first name, last name, date of birth, "
               "email, street, city, state, zip, plan; missing: employee id, date of birth, email, street, "
               "city, state, zip, plan, first name and last name (or name).", None),
     ],
-    ids=["missing-email-and-plan", "missing-names", "latin-1", "empty"],
+    ids=["missing-email-and-plan", "missing-names", "latin-1", "nul-bytes", "empty"],
 )  # fmt: skip
 def test_a_file_that_cannot_be_read_is_refused_and_nothing_is_recorded(
     world, content, message, errors
