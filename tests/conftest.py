@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,18 @@ def reference_data(transactional_db: Any) -> None:
     if not ZipCode.objects.exists():
         importlib.import_module("providers.migrations.0002_reference_data").load(apps, None)
     ensure_role_groups()
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    """Tasks queued by on_commit run in this process (no message is left in the shared Redis,
+    where a real worker of another test would pick it up)."""
+    from cooperative.celery import app as celery_app
+
+    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
+    celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
 
 
 @pytest.fixture(autouse=True)

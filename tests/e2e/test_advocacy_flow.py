@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import io
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -14,7 +13,6 @@ from django.utils import timezone
 
 from advocacy import services
 from advocacy.models import CareCoordinationRequirement, Case, PenaltyLine
-from cooperative.celery import app as celery_app
 from cooperative.periods import COOPERATIVE_TZ
 from cooperative.roles import Role
 from tests.advocacy.dispute_factories import make_priced_pcp
@@ -23,14 +21,6 @@ from tests.advocacy.factories import make_member
 from .test_offer_flow import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
-    celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
-    yield
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
 
 
 def test_an_advocate_works_the_overdue_queue_to_a_penalty_and_an_overcharge(

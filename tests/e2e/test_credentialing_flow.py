@@ -5,13 +5,11 @@ and an LEIE import flags the practitioner it names."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
-from cooperative.celery import app as celery_app
 from cooperative.roles import Role
 from credentialing import services
 from credentialing.demo import practitioner_file_fill
@@ -24,14 +22,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 CHECKLIST = ["license", "education", "work_history", "malpractice_history", "oig", "sam", "npi"]
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
-    celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
-    yield
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
 
 
 def _save_and_continue(page) -> None:

@@ -20,7 +20,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cooperative.celery import app as celery_app
 from cooperative.exceptions import ApplicationError, ConflictError
 from cooperative.models import AuditEvent
 from cooperative.periods import Period
@@ -643,15 +642,6 @@ IVY = {"first_name": "Ivy", "last_name": "Lane", "date_of_birth": "1992-04-04", 
        "phone": "(512) 555-0100", "street": "3 Bay St", "city": "Austin", "state": "TX", "zip": "78701"}  # fmt: skip
 REVIEW = {"accept_terms": "on", "accept_privacy": "on", "accept_assignment": "on", "password": PASSWORD,
           "password_again": PASSWORD}  # fmt: skip
-
-
-@pytest.fixture
-def eager_tasks():
-    """Tasks queued by on_commit run in this process (no message is left in the shared Redis)."""
-    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
-    celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
-    yield
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
 
 
 def test_invitations_are_emailed_with_their_link_after_the_commit(

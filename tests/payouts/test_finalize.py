@@ -7,7 +7,6 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from cooperative.celery import app as celery_app
 from cooperative.periods import Period
 from payouts import services
 from payouts.models import PayoutRun, PayoutRunStatus
@@ -15,15 +14,6 @@ from tests.members.factories import make_pcp, make_plan
 from tests.payouts.factories import FEB_PAYOUT_DAY, make_bank_account, member_paying
 
 FEB = Period(2026, 2)
-
-
-@pytest.fixture
-def eager_tasks():
-    """Tasks run in this process (no message is left in the shared Redis)."""
-    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates)
-    celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
-    yield
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
 
 
 @pytest.fixture
