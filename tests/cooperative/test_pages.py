@@ -1,4 +1,8 @@
+import re
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from cooperative.audit import audit_record
@@ -17,6 +21,17 @@ def test_home_page_says_what_the_cooperative_is(client):
     assert 'href="/providers/"' in html
     assert 'href="/enroll/"' in html
     assert 'href="/accounts/login/"' in html or "Sign in" in html
+
+
+def test_every_page_title_is_one_line_of_plain_text():
+    # A title block left open swallows the page's markup into <title> (the provider's offers
+    # page once showed its whole payer-contracts table as the browser tab's text).
+    titles = {}
+    for template in Path(settings.BASE_DIR, "templates").rglob("*.html"):
+        for title in re.findall(r"{% block title %}(.*?){% endblock", template.read_text(), re.S):
+            titles[f"{template.relative_to(settings.BASE_DIR)}: {title[:40]!r}"] = title
+    assert len(titles) > 40
+    assert [name for name, title in titles.items() if "\n" in title or "<" in title] == []
 
 
 def test_static_assets_are_local(client):

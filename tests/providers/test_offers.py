@@ -148,6 +148,8 @@ def test_portal_shows_each_provider_only_its_own_offer(client, world):
     alpha, beta = world["offers"]
     client.force_login(world["providers"][0])
     listing = client.get("/provider/offers/").content.decode()
+    assert "<title>Offers · " in listing
+    assert listing.count('id="payer-contracts"') == 1
     assert f"/provider/offers/{alpha.pk}/" in listing
     assert f"/provider/offers/{beta.pk}/" not in listing
     assert world["clinics"][1].display_name not in listing
