@@ -235,9 +235,12 @@ class VerificationInlineForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["source"].required = False
-        self.fields["source"].help_text = "Empty: the usual source."
-        self.fields["verified_on"].initial = timezone.localdate
+        # Absent from a view-only user's form (the admin shows them read-only).
+        if source := self.fields.get("source"):
+            source.required = False
+            source.help_text = "Empty: the usual source."
+        if verified_on := self.fields.get("verified_on"):
+            verified_on.initial = timezone.localdate
 
 
 class VerificationInline(admin.TabularInline):

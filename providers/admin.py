@@ -74,10 +74,10 @@ class ClinicAdminForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["slug"].required = False
-        self.fields[
-            "slug"
-        ].help_text = "The clinic page's address; leave empty to derive it from the name."
+        # A view-only user's form has no editable fields at all (the admin shows them read-only).
+        if slug := self.fields.get("slug"):
+            slug.required = False
+            slug.help_text = "The clinic page's address; leave empty to derive it from the name."
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -392,10 +392,10 @@ class PractitionerAdminForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["slug"].required = False
-        self.fields[
-            "slug"
-        ].help_text = "The profile's address; leave empty to derive it from the name."
+        # A view-only user's form has no editable fields at all (the admin shows them read-only).
+        if slug := self.fields.get("slug"):
+            slug.required = False
+            slug.help_text = "The profile's address; leave empty to derive it from the name."
 
     def clean_photo(self) -> Any:
         photo = self.cleaned_data.get("photo")

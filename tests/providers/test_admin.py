@@ -274,3 +274,23 @@ def test_role_end_through_the_location_admin_keeps_history(staff_client):
         ).count()
         == 1
     )
+
+
+@pytest.mark.parametrize(
+    ("role", "pages"),
+    [(Role.ADVOCATE, ("clinic", "practitioner")), (Role.FINANCE, ("clinic",))],
+)
+def test_view_only_roles_open_clinic_and_practitioner_records(client, make_user, role, pages):
+    # The admin forms adjust their slug field; a view-only user's form has none (was a 500).
+    role_at = RoleFactory(
+        practitioner__slug="avery-view-only", location__clinic__slug="bayou-view-only"
+    )
+    practitioner, clinic = role_at.practitioner, role_at.location.clinic
+    objects = {"clinic": clinic, "practitioner": practitioner}
+    client.force_login(make_user(role))
+    for name in pages:
+        obj = objects[name]
+        html = client.get(f"/admin/providers/{name}/{obj.pk}/change/").content.decode()
+        assert f'<div class="readonly">{obj.slug}</div>' in html
+        assert 'name="slug"' not in html
+        assert 'type="submit"' not in html.split('id="content-main"')[1]
