@@ -91,6 +91,8 @@ class TaskForm(forms.Form):
     due_on = forms.DateField(label="Due", widget=DATE)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Its ids are its own: the case page also holds the assign form's "assignee".
+        kwargs.setdefault("auto_id", "id_task_%s")
         super().__init__(*args, **kwargs)
         field = _advocate_field(label="Who")
         field.empty_label = "The case's advocate"

@@ -147,7 +147,7 @@ def test_a_refused_expense_shows_the_error_next_to_the_field_and_writes_nothing(
     assert response.status_code == 400
     html = response.content.decode()
     assert "There is a problem" in html
-    assert 'id="field-plan_amount"' in html
+    assert 'id="id_plan_amount_field"' in html
     assert "has-error" in html
     assert requirement.expenses.count() == 0
 
