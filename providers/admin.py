@@ -11,11 +11,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from cooperative.exceptions import ApplicationError
+from cooperative.permissions import has_role
+from cooperative.roles import Role
 
 from . import services
 from .models import (
@@ -791,14 +794,47 @@ class RateAgreementAdmin(admin.ModelAdmin):
                 messages.error(request, f"{agreement}: {error.message}")
 
 
+class ProviderAccountForm(forms.ModelForm):
+    """The user named by username or email: provider services may not browse the user list, so
+    a raw id with a look-up link to it was of no use to them."""
+
+    user = forms.CharField(
+        label="Provider user", max_length=254,
+        help_text="The username or email address of a user with the Provider role.",
+    )  # fmt: skip
+
+    class Meta:
+        model = ProviderAccount
+        fields = ["user", "clinic"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "user" in self.fields:
+            self.initial["user"] = self.instance.user.username
+
+    def clean_user(self) -> Any:
+        name = self.cleaned_data["user"].strip()
+        users = list(
+            get_user_model().objects.filter(Q(username__iexact=name) | Q(email__iexact=name))[:2]
+        )
+        if len(users) != 1:
+            raise forms.ValidationError(
+                f"No user is called {name!r}." if not users else
+                f"More than one user has {name!r}; give the username.",
+            )  # fmt: skip
+        if not has_role(users[0], Role.PROVIDER):
+            raise forms.ValidationError(f"{users[0].username} does not have the Provider role.")
+        return users[0]
+
+
 @admin.register(ProviderAccount)
 class ProviderAccountAdmin(admin.ModelAdmin):
     """Which clinic a Provider user answers for in the provider portal."""
 
+    form = ProviderAccountForm
     list_display = ["user", "clinic", "created_at"]
     search_fields = ["user__username", "user__email", "clinic__legal_name", "clinic__dba_name"]
     autocomplete_fields = ["clinic"]
-    raw_id_fields = ["user"]
 
     def save_model(
         self, request: HttpRequest, obj: ProviderAccount, form: Any, change: bool

@@ -12,6 +12,7 @@ from providers.models import (
     Location,
     Practitioner,
     PractitionerRole,
+    ProviderAccount,
     Specialty,
 )
 from tests.providers.factories import (
@@ -294,3 +295,50 @@ def test_view_only_roles_open_clinic_and_practitioner_records(client, make_user,
         assert f'<div class="readonly">{obj.slug}</div>' in html
         assert 'name="slug"' not in html
         assert 'type="submit"' not in html.split('id="content-main"')[1]
+
+
+def test_provider_services_links_a_provider_user_by_username_or_email(staff_client, make_user):
+    clinic = ClinicFactory()
+    provider = make_user(Role.PROVIDER, username="pat.portal")
+    provider.email = "pat@bayou.example"
+    provider.save()
+    page = staff_client.get("/admin/providers/provideraccount/add/").content.decode()
+    # No look-up link into the user list, which provider services may not open.
+    assert "/admin/auth/user/" not in page
+    response = staff_client.post(
+        "/admin/providers/provideraccount/add/",
+        {"user": " PAT@bayou.example ", "clinic": clinic.pk},
+    )
+    assert response.status_code == 302
+    account = ProviderAccount.objects.get()
+    assert (account.user, account.clinic) == (provider, clinic)
+    change = staff_client.get(f"/admin/providers/provideraccount/{account.pk}/change/")
+    assert 'value="pat.portal"' in change.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("nobody", "No user is called &#x27;nobody&#x27;."),
+        ("fran.finance", "fran.finance does not have the Provider role."),
+        (
+            "shared@bayou.example",
+            "More than one user has &#x27;shared@bayou.example&#x27;; give the username.",
+        ),
+    ],
+)
+def test_provider_account_refuses_an_unknown_or_non_provider_user(
+    staff_client, make_user, name, error
+):
+    clinic = ClinicFactory()
+    make_user(Role.FINANCE, username="fran.finance")
+    for username in ("twin.one", "twin.two"):
+        twin = make_user(Role.PROVIDER, username=username)
+        twin.email = "shared@bayou.example"
+        twin.save()
+    response = staff_client.post(
+        "/admin/providers/provideraccount/add/", {"user": name, "clinic": clinic.pk}
+    )
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert ProviderAccount.objects.count() == 0
