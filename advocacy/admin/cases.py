@@ -348,8 +348,9 @@ class CaseAdmin(AdvocacyAdmin):
     @admin.display(description="member")
     def member_summary(self, case: Case) -> str:
         member = case.member
+        # The workspace, not the member admin: advocates may not open member records there.
         return format_html("{} · {} · <a href=\"{}\">open in the workspace</a>",
-                           _link(member, _member_label(member)), member.state,
+                           _member_label(member), member.state,
                            reverse("advocacy:case", args=[case.pk]))  # fmt: skip
 
     @admin.display(description="linked records")

@@ -173,6 +173,16 @@ def test_the_change_view_of_a_case_writes_an_audit_view_row(client, advocate):
     assert rows[0].path == _url("case_change", case.pk)
 
 
+def test_the_case_page_sends_advocates_to_the_workspace_not_to_the_member_admin(client, advocate):
+    # Advocates may not open member records in the admin (a link there answered 403).
+    case = make_case()
+    client.force_login(advocate)
+    html = client.get(_url("case_change", case.pk)).content.decode()
+    assert "/admin/members/member/" not in html
+    assert f'<a href="/advocacy/cases/{case.pk}/">open in the workspace</a>' in html
+    assert client.get(f"/admin/members/member/{case.member_id}/change/").status_code == 403
+
+
 # --- Opening a case -------------------------------------------------------------------------
 
 

@@ -1148,3 +1148,17 @@ def test_employer_group_admin_confirmation_names_the_saved_code(client, make_use
         (str(group.pk), "Bayou Works (BAYOU26)")
     ]
     assert "Bayou Works (BAYOU26)" in page
+
+
+@pytest.mark.parametrize(
+    ("role", "links"),
+    [(Role.FINANCE, ["Upload roster", "Roster"]), (Role.PROVIDER_SERVICES, [])],
+)
+def test_employer_group_page_offers_roster_links_only_to_who_may_use_them(
+    client, make_user, role, links
+):
+    group = make_group()
+    client.force_login(make_user(role))
+    html = client.get(f"/admin/members/employergroup/{group.pk}/change/").content.decode()
+    tools = html.split('class="object-tools"')[1].split("</ul>")[0]
+    assert re.findall(r'<a href="/admin/members/roster[a-z]+/[^"]*">([^<]+)</a>', tools) == links
