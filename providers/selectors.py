@@ -263,6 +263,9 @@ class DirectoryPage:
         return len(self.items)
 
 
+MAX_DIRECTORY_PAGE = 1_000_000
+
+
 def practitioner_directory_page(
     query: DirectoryQuery, *, number: int, page_size: int
 ) -> DirectoryPage:
@@ -272,7 +275,9 @@ def practitioner_directory_page(
     counts the total with COUNT(*) OVER () in the same query. The page's practitioners are
     then loaded by id with their specialties and listed roles.
     """
-    number = max(1, number)
+    # Past the last page is an empty page; a page number beyond any directory's size is clamped
+    # so that the offset stays within PostgreSQL's bigint (a 40-digit ?page= was a 500).
+    number = min(max(1, number), MAX_DIRECTORY_PAGE)
     offset = (number - 1) * page_size
     ordered = _directory_filtered(query).values("pk", "last_name", "first_name")
     if query.near is not None:

@@ -1,5 +1,5 @@
-"""Every page a role can reach by following links, on the demo data: none fails, and each is
-sound HTML for a screen reader — ids unique, every form control labelled, every image with
+"""Every page a role can reach by following links, on the demo data: none fails (nor with odd
+query values), and each is sound HTML for a screen reader — ids unique, every form control labelled, every image with
 alternative text. (A template once swallowed a whole section into the page's <title>; the
 pages were fine to the eye and wrong to a browser.)"""
 
@@ -9,11 +9,13 @@ import io
 import re
 from collections import Counter, deque
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import transaction
 from django.test import Client
 
 from cooperative.demo import DEMO_USERS
@@ -28,6 +30,8 @@ SKIP = re.compile(
 PER_PATTERN = 2  # URLs visited per shape (digits and query values masked): bounded, still broad
 MAX_PAGES = 400
 CONTROLS = {"input", "select", "textarea"}
+# A word where a number goes, a number past any database integer, markup and quotes.
+ODD_VALUES = ("abc", "9" * 40, "'\"<x>")
 UNLABELLED_TYPES = {"hidden", "submit", "button", "reset", "image"}
 
 
@@ -87,6 +91,33 @@ def _shape(url: str) -> str:
     return re.sub(r"\d+", "N", parts.path) + "?" + urlencode([(k, "") for k in query])
 
 
+def _get(client: Client, url: str) -> tuple[Any, str]:
+    """The response, or why it is a failure. In a savepoint: a database error is a finding,
+    not the end of the test's transaction."""
+    try:
+        with transaction.atomic():
+            response = client.get(url)
+    except Exception as error:  # noqa: BLE001 (a page that raises is the finding)
+        return None, f"raised {type(error).__name__}: {str(error)[:200]}"
+    if response.status_code >= 500:
+        return response, f"status {response.status_code}"
+    return response, ""
+
+
+def _odd_parameters_fail(client: Client, url: str) -> list[str]:
+    """The page's own query parameters, and `page`, given values nobody should send."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    failures = []
+    for key in dict.fromkeys([*query, "page"]):
+        for odd in ODD_VALUES:
+            variant = f"{parts.path}?{urlencode({**query, key: odd})}"
+            _, failure = _get(client, variant)
+            if failure:
+                failures.append(f"{key}={odd!r}: {failure}")
+    return failures
+
+
 def _crawl(client: Client, start: str) -> tuple[dict[str, list[str]], int]:
     seen_urls: set[str] = set()
     per_shape: Counter[str] = Counter()
@@ -104,13 +135,9 @@ def _crawl(client: Client, start: str) -> tuple[dict[str, list[str]], int]:
             continue
         per_shape[shape] += 1
         visited += 1
-        try:
-            response = client.get(url)
-        except Exception as error:  # noqa: BLE001 (a page that raises is the finding)
-            found[url] = [f"raised {type(error).__name__}: {error}"]
-            continue
-        if response.status_code >= 500:
-            found[url] = [f"status {response.status_code}"]
+        response, failure = _get(client, url)
+        if failure:
+            found[url] = [failure]
             continue
         if response.status_code in (403, 404) and not url.startswith("/admin/"):
             # Our pages offer only what the user may open. (The admin links read-only foreign
@@ -124,6 +151,8 @@ def _crawl(client: Client, start: str) -> tuple[dict[str, list[str]], int]:
         problems, links = _problems_of(
             response.content.decode(), labels=not url.startswith("/admin/")
         )
+        if not url.startswith("/admin/"):
+            problems += _odd_parameters_fail(client, url)
         if problems:
             found[url] = problems
         queue.extend(links)

@@ -209,6 +209,9 @@ def test_pcp_change_from_the_portal(client, enrolled):
     assert (old.panel_member_count, new.panel_member_count) == (0, 1)
     page = client.get(f"/me/members/{member.pk}/pcp/").content.decode()
     assert new.display_name in page
+    # Any page number is answered (a 40-digit one overflowed the query's offset: a 500).
+    huge = client.get(f"/me/members/{member.pk}/pcp/?near=77002&page={'9' * 40}")
+    assert huge.status_code == 200
 
 
 @pytest.mark.django_db

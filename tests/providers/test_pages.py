@@ -154,3 +154,12 @@ def test_public_media_serves_photos_only(client, listed, settings):
     assert b"".join(response.streaming_content) == buffer.getvalue()
     assert client.get("/media/credentialing/secret.pdf").status_code == 404
     assert client.get("/media/practitioners/photos/../../settings.py").status_code == 404
+
+
+@pytest.mark.parametrize("page", ["2", "9" * 40, "abc", "-3"])
+def test_any_page_number_is_answered_without_an_error(client, listed, page):
+    # A 40-digit page number overflowed PostgreSQL's bigint offset (a 500).
+    response = client.get(f"/providers/?near=77002&page={page}")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert (f'href="/providers/{listed.slug}/"' in html) == (page in ("abc", "-3"))
