@@ -348,8 +348,9 @@ def seed_advocacy(options: Any, rng: random.Random) -> str:
     if Case.objects.exists():
         return f"{Case.objects.count()} cases (kept)"
     members = list(Member.objects.order_by("pk")[:40])
-    if len(members) < 20:
-        return "fewer than 20 members: nothing seeded"
+    if len(members) < 21:
+        # Members 0-19 carry the scenarios; the cases go to the ones after them.
+        return "fewer than 21 members: nothing seeded"
     advocates = _advocates()
     if not advocates:
         return "no advocate user: nothing seeded"
@@ -357,7 +358,7 @@ def seed_advocacy(options: Any, rng: random.Random) -> str:
     today = timezone.localdate()
     for index, (case_type, priority, summary, path, days_ago, recovered) in enumerate(CASES):
         assignee = advocates[index % len(advocates)]
-        case = services.case_open(actor=actor, member=members[20 + index % 20], case_type=case_type, priority=priority,
+        case = services.case_open(actor=actor, member=members[20 + index % (len(members) - 20)], case_type=case_type, priority=priority,
                                   summary=summary, source=["phone", "email", "portal", "provider"][index % 4],
                                   note="Member called; details taken.")  # fmt: skip
         if recovered is not None:

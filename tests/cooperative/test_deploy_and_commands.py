@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,28 @@ def test_seed_demo_rejects_negative_counts():
     with pytest.raises(CommandError, match="invalid _non_negative value"):
         call_command("seed_demo", "--members", "-3", "--allow-production")
     assert get_user_model().objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("members", "advocacy"),
+    [
+        (0, r"advocacy: fewer than 21 members: nothing seeded"),
+        # 20 asked, 21 made (the demo member's household): the advocacy demo used to index
+        # past the end of its member list with 21 to 39 members. (The counts depend on the
+        # ids the database hands out, so on the tests that ran before.)
+        (
+            20,
+            r"advocacy: \d+ cases, 7 care-coordination requirements, 7 claim disputes, \d billing review",
+        ),
+        (
+            25,
+            r"advocacy: \d+ cases, 7 care-coordination requirements, 7 claim disputes, \d billing review",
+        ),
+    ],
+)
+def test_seed_demo_works_at_small_scales(capsys, members, advocacy):
+    call_command("seed_demo", "--members", str(members), "--providers", "8", "--allow-production")
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("advocacy:")]
+    assert len(lines) == 1
+    assert re.fullmatch(advocacy, lines[0]), lines[0]
