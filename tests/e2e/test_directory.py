@@ -46,7 +46,7 @@ def test_unknown_zip_is_explained_next_to_the_field(page, live_server, listed):
     page.goto(f"{live_server.url}/providers/")
     page.get_by_label("Near ZIP code").fill("00000")
     page.get_by_role("button", name="Search").click()
-    error = page.locator("#field-near .field-error")
+    error = page.locator("#id_near_field .field-error")
     error.wait_for()
     assert error.inner_text() == "We don't know ZIP 00000."
 
