@@ -22,7 +22,8 @@ from django.utils import timezone
 from cooperative.periods import COOPERATIVE_TZ
 from cooperative.roles import Role
 from members.models import Member
-from providers.models import FeeScheduleLine, Payer, PayerContract, Practitioner, RateAgreement
+from providers.models import FeeScheduleLine, Payer, PayerContract, Practitioner
+from providers.selectors import active_agreement_for
 
 from . import services
 from .models import Case, CaseStatus, CaseType
@@ -265,21 +266,18 @@ def _disputes(members: list[Member], *, actor: Any, assignee: Any, today: date) 
 
 def _billing(members: list[Member], *, actor: Any, today: date) -> int:
     """A bill with two lines above the agreed price and one code not on the fee schedule."""
-    agreement = (
-        RateAgreement.objects.filter(
-            status="active", term_start__lte=today, term_end__gte=today, fee_lines__code="99214"
-        )
-        .order_by("pk")
-        .first()
-    )
-    if agreement is None:
-        return 0
-    practitioner = (
-        Practitioner.objects.filter(roles__location__clinic=agreement.clinic, status="active")
-        .order_by("pk")
-        .first()
-    )
-    if practitioner is None:
+    # The agreement the review will find: the one in force for that practitioner on the date of
+    # service (a clinic's agreement may name another of its practitioners).
+    service_date = today - timedelta(days=14)
+    agreement = practitioner = None
+    for candidate in (
+        Practitioner.objects.filter(status="active", roles__isnull=False).distinct().order_by("pk")
+    ):
+        found = active_agreement_for(candidate, service_date)
+        if found is not None and found.fee_lines.filter(code="99214").exists():
+            agreement, practitioner = found, candidate
+            break
+    if agreement is None or practitioner is None:
         return 0
     prices = dict(
         FeeScheduleLine.objects.filter(agreement=agreement).values_list("code", "member_price")
@@ -312,7 +310,7 @@ def _billing(members: list[Member], *, actor: Any, today: date) -> int:
             "description": "Therapeutic exercise",
         }
     )
-    services.bill_review_create(case=case, actor=actor, practitioner=practitioner, service_date=today - timedelta(days=14),
+    services.bill_review_create(case=case, actor=actor, practitioner=practitioner, service_date=service_date,
                                 bill_reference="INV-20931", lines=lines)  # fmt: skip
     from providers.selectors import listable_roles
 
