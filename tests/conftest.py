@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -110,3 +111,27 @@ def _fresh_throttle_history() -> None:
     from django.core.cache import cache
 
     cache.delete_many(["throttle_enrollment_127.0.0.1", "throttle_anon_127.0.0.1"])
+
+
+@pytest.fixture(scope="module")
+def demo_data(
+    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: Any
+) -> Iterator[None]:
+    """The demo data (`seed_demo`, small) seeded once for a module's tests, inside a transaction
+    rolled back after the module; each test's own transaction is a savepoint within it."""
+    from django.db import transaction
+    from django.test import override_settings
+
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            media = tmp_path_factory.mktemp("demo-media")
+            with override_settings(DEBUG=True, MEDIA_ROOT=str(media)):  # DEBUG: demo users allowed
+                call_command(
+                    "seed_demo", "--members", "40", "--providers", "8", stdout=io.StringIO()
+                )
+            yield media
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)

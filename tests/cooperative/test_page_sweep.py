@@ -5,7 +5,6 @@ pages were fine to the eye and wrong to a browser.)"""
 
 from __future__ import annotations
 
-import io
 import re
 from collections import Counter, deque
 from html.parser import HTMLParser
@@ -14,7 +13,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
 
@@ -161,15 +159,9 @@ def _crawl(client: Client, start: str) -> tuple[dict[str, list[str]], int]:
     return found, visited
 
 
-@pytest.fixture
-def demo(settings):
-    settings.DEBUG = True  # seed_demo refuses demo users otherwise
-    call_command("seed_demo", "--members", "40", "--providers", "8", stdout=io.StringIO())
-    settings.DEBUG = False  # the pages as production serves them
-
-
 @pytest.mark.parametrize("username", [None, *(demo.username for demo in DEMO_USERS)])
-def test_every_reachable_page_renders_and_is_sound_html(demo, username):
+def test_every_reachable_page_renders_and_is_sound_html(demo_data, settings, username):
+    settings.MEDIA_ROOT = str(demo_data)
     client = Client()
     start = "/"
     if username:
