@@ -11,14 +11,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from cooperative.exceptions import ApplicationError
 from cooperative.permissions import has_role
 from cooperative.roles import Role
+from cooperative.selectors import users_named
 
 from . import services
 from .models import (
@@ -814,9 +814,7 @@ class ProviderAccountForm(forms.ModelForm):
 
     def clean_user(self) -> Any:
         name = self.cleaned_data["user"].strip()
-        users = list(
-            get_user_model().objects.filter(Q(username__iexact=name) | Q(email__iexact=name))[:2]
-        )
+        users = users_named(name)
         if len(users) != 1:
             raise forms.ValidationError(
                 f"No user is called {name!r}." if not users else
