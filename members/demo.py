@@ -137,7 +137,9 @@ def _members_bulk(count: int, rng: random.Random, *, plan: Plan, groups: list[Em
         head_index = len(members)
         for position in range(size):
             age = rng.randint(25, 63) if position < 2 else rng.randint(1, 17)
-            birth = today.replace(year=today.year - age) - timedelta(days=rng.randint(1, 360))
+            birth = date(today.year - age, today.month, min(today.day, 28)) - timedelta(
+                days=rng.randint(1, 360)
+            )
             first = rng.choice(FIRST_NAMES)
             is_head = position == 0
             if demo_user is not None and is_head and head_index == 0:

@@ -39,6 +39,7 @@ from .models import (
     Specialty,
     ZipCode,
 )
+from .services.agreements import term_end_for
 
 DEMO_ZIPS = {
     "TX": ["77002", "77003", "77004", "77006", "77007", "77008", "77019", "77024", "77030", "77036",
@@ -336,17 +337,26 @@ def seed_providers(options: Any, rng: random.Random) -> str:
     )
 
 
+def demo_agreement_start(today: date) -> date:
+    """The first of the month ten months before `today`'s month."""
+    month_index = today.year * 12 + today.month - 1 - 10
+    return date(month_index // 12, month_index % 12 + 1, 1)
+
+
 def _seed_agreements(clinics: list[Clinic], seed: int, today: date) -> int:
-    """An active one-year agreement per active demo clinic, with realistic DPC fees and 20–40 codes."""
+    """An active two-year agreement per active demo clinic, with realistic DPC fees and 20–40
+    codes. The term starts on the first of the month ten months back, so whatever today is it
+    covers the demo's three months of invoices and the next 13 months: enrollment (which
+    starts next month) works on any day of the year."""
     have = set(RateAgreement.objects.filter(clinic__in=clinics).values_list("clinic_id", flat=True))
-    start = today.replace(month=1, day=1)
+    start = demo_agreement_start(today)
     created = []
     for clinic in clinics:
         if clinic.pk in have or clinic.status != ClinicStatus.ACTIVE:
             continue
         created.append(
             RateAgreement(
-                clinic=clinic, term_start=start, term_end=start.replace(year=start.year + 1) - timedelta(days=1),
+                clinic=clinic, term_start=start, term_end=term_end_for(start, 2),
                 status=AgreementStatus.ACTIVE, scope_of_services=SCOPE,
             )
         )  # fmt: skip
