@@ -74,6 +74,12 @@ class PayoutRun(TimeStampedModel):
     ach_file = models.FileField(
         upload_to="payouts/ach/", blank=True, help_text="NACHA file of the direct deposits."
     )
+    figures = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The reconciliation as the snapshot took it (totals, counts, held amounts): "
+        "what the run's page, CSV and report show forever after.",
+    )
 
     class Meta:
         ordering = ["-period"]

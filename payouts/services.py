@@ -13,7 +13,7 @@ import hashlib
 import io
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
@@ -294,6 +294,11 @@ def payout_run_snapshot(*, run_id: int, today: date | None = None) -> PayoutRun:
                 line.practitioner_name = line.practitioner_name or names[line.practitioner_id]
         _statements_create(run, by_clinic, today or timezone.localdate())
         run.refresh_from_db()
+        # The month's figures as of this instant, in this transaction: what the run shows
+        # forever after, whatever is paid late later.
+        taken = replace(reconciliation_compute(run), taken_at=timezone.now().isoformat())
+        run.figures = {**run.figures, "reconciliation": taken.as_json()}
+        PayoutRun.objects.filter(pk=run.pk).update(figures=run.figures)
         _transition(run, PayoutRunStatus.RENDERING, reason="snapshot taken")
         # Largest first: the workers stay busy to the end instead of waiting on one long statement.
         pending = list(
@@ -453,6 +458,7 @@ class Reconciliation:
     paid_member_months: int
     on_statements: int
     deferred: int  # paid this month but on no statement (their clinic's total was not positive)
+    taken_at: str = ""  # when the snapshot took these figures (ISO); "" when computed now
 
     @property
     def balances(self) -> bool:
@@ -463,11 +469,45 @@ class Reconciliation:
             and self.paid_member_months == self.on_statements + self.deferred
         )
 
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "statements_total": str(self.statements_total),
+            "lines_total": str(self.lines_total),
+            "roster_fees_total": str(self.roster_fees_total),
+            "adjustments_total": str(self.adjustments_total),
+            "paid_member_months": self.paid_member_months,
+            "on_statements": self.on_statements,
+            "deferred": self.deferred,
+            "taken_at": self.taken_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Reconciliation:
+        return cls(
+            statements_total=Decimal(data["statements_total"]),
+            lines_total=Decimal(data["lines_total"]),
+            roster_fees_total=Decimal(data["roster_fees_total"]),
+            adjustments_total=Decimal(data["adjustments_total"]),
+            paid_member_months=int(data["paid_member_months"]),
+            on_statements=int(data["on_statements"]),
+            deferred=int(data["deferred"]),
+            taken_at=data.get("taken_at", ""),
+        )
+
 
 def reconciliation(run: PayoutRun) -> Reconciliation:
+    """The run's reconciliation as its snapshot took it: a closed month's figures never move
+    when an earlier month is paid late (that is an adjustment on the later run). Runs from
+    before figures were stored are computed now."""
+    if run.figures.get("reconciliation"):
+        return Reconciliation.from_json(run.figures["reconciliation"])
+    return reconciliation_compute(run)
+
+
+def reconciliation_compute(run: PayoutRun) -> Reconciliation:
     """Sum of statements = sum of their lines = the PCP fees of the period's member-months
     on them + adjustments; every paid member-month of the period is on exactly one statement
-    (or deferred with its clinic's negative balance)."""
+    (or deferred with its clinic's negative balance) — as the database holds it now."""
     lines = StatementLine.objects.filter(statement__run=run, statement__reissue_of__isnull=True)
     months = lines.filter(kind=LineKind.MONTH)
     on_statements = months.count()
@@ -506,7 +546,13 @@ def payout_run_finalize(*, run_id: int) -> PayoutRun:
         if run.status == PayoutRunStatus.RENDERING:
             _transition(run, PayoutRunStatus.FINALIZING)
         balance = reconciliation(run)
-        if not balance.balances:
+        # The statements and lines cannot change (database triggers), but the stored figures
+        # are checked against them once more before any money file is written.
+        now = reconciliation_compute(run)
+        if not balance.balances or (now.statements_total, now.lines_total) != (
+            balance.statements_total,
+            balance.lines_total,
+        ):
             raise ApplicationError(f"The run does not reconcile: {balance}")
         if not run.positive_pay:
             statements = _run_statements(run)
