@@ -18,7 +18,7 @@ from cooperative.admin import ReadOnlyAdmin
 from cooperative.exceptions import ApplicationError
 
 from . import services
-from .forms import PaymentImportForm, RosterUploadForm
+from .forms import PaymentImportForm, PaymentReturnForm, RosterUploadForm, apply_service_errors
 from .models import (
     Consent,
     EmployerGroup,
@@ -30,6 +30,7 @@ from .models import (
     Payment,
     PaymentAllocation,
     PaymentImport,
+    PaymentReturnKind,
     PcpAssignment,
     Plan,
     RosterEntry,
@@ -296,8 +297,10 @@ class PaymentAdmin(admin.ModelAdmin):
         "amount",
         "unapplied",
         "source",
+        "return_kind",
     ]
-    list_filter = ["source", "received_on", "employer_group"]
+    list_filter = ["source", "return_kind", "received_on", "employer_group"]
+    change_form_template = "admin/members/payment/change_form.html"
     search_fields = [
         "reference",
         "member__member_number",
@@ -324,6 +327,10 @@ class PaymentAdmin(admin.ModelAdmin):
                 "source",
                 "payment_import",
                 "recorded_by",
+                "return_kind",
+                "returned_on",
+                "return_reason",
+                "returned_by",
             ]
         return []
 
@@ -344,8 +351,51 @@ class PaymentAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.import_view),
                 name="members_payment_import",
             ),
+            path(
+                "<int:pk>/return/",
+                self.admin_site.admin_view(self.return_view),
+                name="members_payment_return",
+            ),
             *super().get_urls(),
         ]
+
+    def return_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Record that a payment went back (returned by the bank or refunded): the months it
+        paid become unpaid; a provider already paid for one gets a reversal next month."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        payment = get_object_or_404(
+            Payment.objects.select_related("member", "employer_group"), pk=pk
+        )
+        form = PaymentReturnForm(request.POST or None)
+        if request.method == "POST" and form.is_valid() and not payment.return_kind:
+            try:
+                services.payment_return(
+                    payment=payment, kind=form.cleaned_data["return_kind"],
+                    returned_on=form.cleaned_data["returned_on"],
+                    reason=form.cleaned_data["return_reason"], actor=request.user,
+                )  # fmt: skip
+            except ApplicationError as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    f"Payment {payment.reference} recorded as "
+                    f"{PaymentReturnKind(form.cleaned_data['return_kind']).label.lower()}: "
+                    "the months it paid are unpaid again.",
+                )
+                return redirect(reverse("admin:members_payment_change", args=[payment.pk]))
+        allocations = list(
+            payment.allocations.filter(reversed_at__isnull=True).select_related(
+                "invoice__member", "employer_invoice"
+            )
+        )
+        context = {
+            **self.admin_site.each_context(request), "form": form, "payment": payment,
+            "allocations": allocations, "title": f"Payment {payment.reference} went back",
+            "opts": self.model._meta,
+        }  # fmt: skip
+        return TemplateResponse(request, "admin/members/payment/return.html", context)
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         """Upload a CSV of payments; the summary lists what was applied, skipped and rejected."""
@@ -367,7 +417,8 @@ class PaymentAdmin(admin.ModelAdmin):
             else:
                 messages.success(
                     request,
-                    f"{batch.applied_count} payments applied, {batch.duplicate_count} duplicates skipped, "
+                    f"{batch.applied_count} payments applied, {batch.returned_count} returned, "
+                    f"{batch.duplicate_count} duplicates skipped, "
                     f"{batch.rejected_count} lines rejected.",
                 )
                 return redirect(reverse("admin:members_paymentimport_change", args=[batch.pk]))
@@ -378,10 +429,10 @@ class PaymentAdmin(admin.ModelAdmin):
 
 @admin.register(PaymentImport)
 class PaymentImportAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "file_name", "uploaded_by", "applied_count", "duplicate_count", "rejected_count",
+    list_display = ["created_at", "file_name", "uploaded_by", "applied_count", "returned_count", "duplicate_count", "rejected_count",
                     "total_applied"]  # fmt: skip
     fields = readonly_fields = ("file_name", "sha256", "uploaded_by", "created_at", "applied_count",
-                                "duplicate_count", "rejected_count", "total_applied", "rejected_lines_table")  # fmt: skip
+                                "returned_count", "duplicate_count", "rejected_count", "total_applied", "rejected_lines_table")  # fmt: skip
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

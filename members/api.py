@@ -9,6 +9,7 @@ from typing import Any
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -23,7 +24,7 @@ from cooperative.permissions import HasRole
 from cooperative.roles import Role
 
 from . import selectors, services
-from .models import Invoice, Member, Membership, Payment
+from .models import Invoice, Member, Membership, Payment, PaymentReturnKind
 
 
 class EnrollmentInputSerializer(serializers.Serializer):
@@ -164,7 +165,18 @@ class PaymentSerializer(serializers.ModelSerializer):
             "amount",
             "unapplied",
             "source",
+            "return_kind",
+            "returned_on",
+            "return_reason",
         ]
+
+
+class PaymentReturnInputSerializer(serializers.Serializer):
+    return_kind = serializers.ChoiceField(choices=PaymentReturnKind.choices)
+    returned_on = serializers.DateField()
+    return_reason = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
 
 
 class PaymentInputSerializer(serializers.Serializer):
@@ -228,10 +240,25 @@ class PaymentStaffViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
 
     serializer_class = PaymentSerializer
     permission_classes = [HasRole.of(Role.FINANCE)]
-    filterset_fields = ["source", "received_on"]
+    filterset_fields = ["source", "received_on", "return_kind"]
 
     def get_queryset(self) -> Any:
         return selectors.payments_for_staff()
+
+    @extend_schema(request=PaymentReturnInputSerializer, responses={200: PaymentSerializer})
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_payment(self, request: Request, pk: Any = None) -> Response:
+        """The payment went back (returned by the bank, or refunded): the months it paid are
+        unpaid again; a second return is 409."""
+        payment = self.get_object()
+        data = PaymentReturnInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        payment = services.payment_return(
+            payment=payment, kind=values["return_kind"], returned_on=values["returned_on"],
+            reason=values["return_reason"], actor=request.user,
+        )  # fmt: skip
+        return Response(PaymentSerializer(payment).data)
 
     @extend_schema(request=PaymentInputSerializer, responses={201: PaymentSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -10,7 +10,7 @@ from cooperative.exceptions import ApplicationError
 from cooperative.validators import served_state_choices
 from providers.models import CareApproach, Language
 
-from .models import EmployerGroup, EmployerGroupStatus, Plan
+from .models import EmployerGroup, EmployerGroupStatus, PaymentReturnKind, Plan
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -162,7 +162,20 @@ class CancelForm(forms.Form):
 class PaymentImportForm(forms.Form):
     file = forms.FileField(
         label="Payments file (CSV)",
-        help_text="Columns: reference, date, member number or employer code, amount.",
+        help_text="Columns: reference, date, member number or employer code, amount; optional "
+        "returned (returned or refunded: that payment went back on the line's date).",
+    )
+
+
+class PaymentReturnForm(forms.Form):
+    """Finance records that a payment went back: returned by the bank or refunded."""
+
+    return_kind = forms.ChoiceField(
+        label="What happened", choices=PaymentReturnKind.choices, widget=forms.RadioSelect
+    )
+    returned_on = forms.DateField(label="Date the money went back", widget=DATE_INPUT)
+    return_reason = forms.CharField(
+        label="Reason (as the bank or the payer gave it)", max_length=200, required=False
     )
 
 

@@ -389,6 +389,9 @@ class PaymentImport(TimeStampedModel):
     )
     applied_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0)
+    returned_count = models.PositiveIntegerField(
+        default=0, help_text="Lines marked returned or refunded: payments that went back."
+    )
     rejected_count = models.PositiveIntegerField(default=0)
     total_applied = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
     rejected_lines = models.JSONField(default=list, blank=True)
@@ -406,9 +409,15 @@ class PaymentSource(models.TextChoices):
     IMPORT = "import", "Imported file"
 
 
+class PaymentReturnKind(models.TextChoices):
+    RETURNED = "returned", "Returned by the bank (NSF, closed account, stopped)"
+    REFUNDED = "refunded", "Refunded to the payer"
+
+
 class Payment(TimeStampedModel):
     """Money received from a member (the household's subscriber) or an employer group. The part
-    not yet applied to an invoice is a credit for the next one."""
+    not yet applied to an invoice is a credit for the next one. A payment the bank returns or
+    the cooperative refunds stays on record, marked with how and when it went back."""
 
     reference = models.CharField(max_length=64, unique=True)
     received_on = models.DateField()
@@ -428,6 +437,15 @@ class Payment(TimeStampedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     note = models.CharField(max_length=200, blank=True)
+    return_kind = models.CharField(
+        max_length=10, choices=PaymentReturnKind.choices, blank=True,
+        help_text="Set once, when the money went back: every month it paid is unpaid again.",
+    )  # fmt: skip
+    returned_on = models.DateField(null=True, blank=True)
+    return_reason = models.CharField(max_length=200, blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-received_on", "-pk"]
@@ -436,6 +454,12 @@ class Payment(TimeStampedModel):
                 condition=Q(member__isnull=False, employer_group__isnull=True)
                 | Q(member__isnull=True, employer_group__isnull=False),
                 name="payment_from_member_or_employer",
+            ),
+            models.CheckConstraint(
+                condition=Q(return_kind="", returned_on__isnull=True)
+                | (~Q(return_kind="") & Q(returned_on__isnull=False, unapplied=0)),
+                name="payment_return_complete",
+                violation_error_message="A returned payment has its kind and date, and no credit left.",
             ),
             models.CheckConstraint(
                 condition=Q(amount__gt=0) & Q(unapplied__gte=0) & Q(unapplied__lte=F("amount")),
@@ -463,7 +487,8 @@ class PaymentAllocation(models.Model):
     reversed_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="Set when the invoice was voided: the amount went back to credit.",
+        help_text="Set when the invoice was voided (the amount went back to credit) or the "
+        "payment was returned or refunded (the amount left the cooperative).",
     )
 
     class Meta:

@@ -41,6 +41,7 @@ from ..models import (
     Payment,
     PaymentAllocation,
     PaymentImport,
+    PaymentReturnKind,
     PaymentSource,
     PcpAssignment,
     Plan,
@@ -49,7 +50,7 @@ from .enrollment import age_on, employer_share
 
 __all__ = [
     "IMPORT_MAX_BYTES", "InvoiceRun", "invoice_reprice_for_pcp", "invoice_void_for_membership", "invoices_generate", "memberships_activate_started",
-    "memberships_lapse_overdue", "payment_record", "payment_validate", "payments_import_csv",
+    "memberships_lapse_overdue", "payment_record", "payment_return", "payment_validate", "payments_import_csv",
 ]  # fmt: skip
 
 ZERO = Decimal("0.00")
@@ -534,6 +535,87 @@ def payment_record(
     return payment
 
 
+@transaction.atomic
+def payment_return(
+    *, payment: Payment, kind: str, returned_on: Any, reason: str = "", actor: Any = None
+) -> Payment:
+    """A payment the bank returned (NSF, closed account) or the cooperative refunded: every
+    allocation it made is reversed, so each member-month it paid is unpaid again (and a
+    provider already paid for one gets a reversal line on the next statement); its unapplied
+    credit is gone too. Other credit the payer holds is then applied as usual. The payment
+    stays on record, marked; a payment goes back once: a second return is refused (409)."""
+    errors: dict[str, list[str]] = {}
+    if kind not in PaymentReturnKind.values:
+        errors["return_kind"] = ["Say whether the bank returned the payment or it was refunded."]
+    if not isinstance(returned_on, date):
+        errors["returned_on"] = ["Give the date the money went back."]
+    elif returned_on > timezone.localdate():
+        errors["returned_on"] = ["The date is in the future."]
+    elif returned_on < payment.received_on:
+        errors["returned_on"] = ["The money cannot go back before it was received."]
+    reason = str(reason or "").strip()
+    if len(reason) > 200:
+        errors["return_reason"] = ["A reason has at most 200 characters."]
+    if errors:
+        raise ApplicationError(next(iter(errors.values()))[0], errors=errors)
+    now = timezone.now()
+    # Locks in the order payment_record takes them: the payer, then the payment.
+    if payment.member_id is not None:
+        payer: Any = Member.objects.select_for_update().get(pk=payment.member_id)
+    else:
+        payer = EmployerGroup.objects.select_for_update().get(pk=payment.employer_group_id)
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.return_kind:
+        raise ConflictError(
+            f"Payment {payment.reference} already went back on {payment.returned_on:%B %-d, %Y}.",
+            errors={"return_kind": ["Already returned."]},
+        )
+    allocations = list(
+        PaymentAllocation.objects.select_for_update()
+        .filter(payment=payment, reversed_at__isnull=True)
+        .order_by("pk")
+    )
+    for allocation in allocations:
+        if allocation.invoice_id is not None:
+            invoice = Invoice.objects.select_for_update().get(pk=allocation.invoice_id)
+            paid = invoice.member_paid - allocation.amount
+            updates: dict[str, Any] = {"member_paid": paid}
+            if paid < invoice.member_amount:
+                updates.update(member_paid_at=None, settled_at=None)
+                if invoice.status == InvoiceStatus.PAID:
+                    updates["status"] = InvoiceStatus.OPEN
+            Invoice.objects.filter(pk=invoice.pk).update(**updates)
+        else:
+            employer_invoice = EmployerInvoice.objects.select_for_update().get(
+                pk=allocation.employer_invoice_id
+            )
+            paid = employer_invoice.amount_paid - allocation.amount
+            EmployerInvoice.objects.filter(pk=employer_invoice.pk).update(
+                amount_paid=paid, paid_at=None if paid < employer_invoice.amount else employer_invoice.paid_at
+            )  # fmt: skip
+            if paid < employer_invoice.amount:
+                employer_invoice.member_invoices.filter(settled_at__isnull=False).update(
+                    settled_at=None, status=InvoiceStatus.OPEN
+                )
+    PaymentAllocation.objects.filter(pk__in=[a.pk for a in allocations]).update(reversed_at=now)
+    Payment.objects.filter(pk=payment.pk).update(
+        unapplied=ZERO, return_kind=kind, returned_on=returned_on, return_reason=reason,
+        returned_by=actor if getattr(actor, "pk", None) else None,
+    )  # fmt: skip
+    # Other credit the payer holds fills the months this payment no longer pays.
+    if payment.member_id is not None:
+        _member_credit_apply(payer, now)
+    else:
+        _employer_credit_apply(payer, now)
+    payment.refresh_from_db()
+    audit_record(
+        actor=actor, action=AuditAction.UPDATE, obj=payment,
+        detail=f"payment {payment.amount} {kind} on {returned_on}: {len(allocations)} allocations reversed"
+        + (f" ({reason})" if reason else ""),
+    )  # fmt: skip
+    return payment
+
+
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y")
 _PAYER_COLUMNS = ("payer", "member_or_employer", "member number or employer code", "member_number",
                   "employer_code", "member", "employer")  # fmt: skip
@@ -552,11 +634,65 @@ def _header_key(name: str) -> str:
     return re.sub(r"\s+", " ", name.strip().lower().replace("_", " "))
 
 
+_NOT_RETURNED = ("", "no", "n", "false", "0")
+_RETURN_MARKERS = {
+    "returned": PaymentReturnKind.RETURNED, "return": PaymentReturnKind.RETURNED,
+    "nsf": PaymentReturnKind.RETURNED, "yes": PaymentReturnKind.RETURNED, "y": PaymentReturnKind.RETURNED,
+    "true": PaymentReturnKind.RETURNED, "1": PaymentReturnKind.RETURNED,
+    "refunded": PaymentReturnKind.REFUNDED, "refund": PaymentReturnKind.REFUNDED,
+}  # fmt: skip
+
+
+def _import_return_line(cells: dict[str, str], marker: str, actor: Any) -> str:
+    """One `returned` line of a payments file: "" when recorded, "duplicate" when that payment
+    already went back, otherwise the reason the line is rejected."""
+    kind = _RETURN_MARKERS.get(marker)
+    if kind is None:
+        return f"returned '{marker}' is not returned, refunded or empty"
+    payment = (
+        Payment.objects.select_related("member", "employer_group")
+        .filter(reference=cells["reference"])
+        .first()
+    )
+    if payment is None:
+        return f"no payment {cells['reference'] or '(no reference)'} to return"
+    if payment.return_kind:
+        return "duplicate"
+    payer = cells["payer"].upper()
+    recorded_payer = (
+        payment.member.member_number
+        if payment.member is not None
+        else payment.employer_group.employer_code.upper()  # type: ignore[union-attr]
+    )
+    if payer != recorded_payer:
+        return f"payment {payment.reference} came from {recorded_payer}, not {cells['payer']}"
+    try:
+        amount = quantize_cents(to_decimal(cells["amount"]))
+    except MoneyError as error:
+        return str(error)
+    if amount != payment.amount:
+        return f"payment {payment.reference} was {payment.amount}, not {amount}: a payment goes back whole"
+    returned_on = _parse_date(cells["date"])
+    if returned_on is None:
+        return f"date '{cells['date']}' is not YYYY-MM-DD or MM/DD/YYYY"
+    try:
+        payment_return(payment=payment, kind=kind, returned_on=returned_on, actor=actor,
+                       reason="imported file")  # fmt: skip
+    except ConflictError:
+        return "duplicate"
+    except ApplicationError as error:
+        return error.message
+    return ""
+
+
 def payments_import_csv(*, file_name: str, content: bytes, actor: Any) -> PaymentImport:
-    """Import a CSV of payments (reference, date, member number or employer code, amount).
-    Each good line is recorded and applied on its own; a reference already recorded (now or
-    earlier in the file) is skipped as a duplicate; every other bad line is rejected with its
-    line number and reason. Importing the same file twice records nothing twice."""
+    """Import a CSV of payments (reference, date, member number or employer code, amount, and
+    an optional `returned` column). Each good line is recorded and applied on its own; a
+    reference already recorded (now or earlier in the file) is skipped as a duplicate; every
+    other bad line is rejected with its line number and reason. A line marked `returned` (or
+    `refunded`) names a payment already recorded — same reference, payer and amount — that went
+    back on the line's date (`payment_return`); one already marked is a duplicate. Importing the
+    same file twice records nothing twice."""
     reader = csv.reader(io.StringIO(csv_text(content)))
     header = next(reader, None)
     keys = [_header_key(h) for h in header or []]
@@ -566,6 +702,7 @@ def payments_import_csv(*, file_name: str, content: bytes, actor: Any) -> Paymen
             wanted[key] = index
         elif key in {_header_key(c) for c in _PAYER_COLUMNS}:
             wanted["payer"] = index
+    returned_column = next((i for i, key in enumerate(keys) if key in ("returned", "return")), None)
     missing = [k for k, v in wanted.items() if v is None]
     if missing:
         raise ApplicationError(
@@ -578,7 +715,7 @@ def payments_import_csv(*, file_name: str, content: bytes, actor: Any) -> Paymen
     )
     seen: set[str] = set()
     rejected: list[dict[str, Any]] = []
-    applied = duplicates = 0
+    applied = duplicates = returned = 0
     total = ZERO
     for line_number, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):
@@ -587,6 +724,20 @@ def payments_import_csv(*, file_name: str, content: bytes, actor: Any) -> Paymen
             k: (row[i].strip() if i is not None and i < len(row) else "") for k, i in wanted.items()
         }
         reference = cells["reference"]
+        marker = (
+            row[returned_column].strip().lower()
+            if returned_column is not None and returned_column < len(row)
+            else ""
+        )
+        if marker not in _NOT_RETURNED:
+            outcome = _import_return_line(cells, marker, actor)
+            if outcome == "duplicate":
+                duplicates += 1
+            elif outcome:
+                rejected.append({"line": line_number, "reference": reference, "reason": outcome})
+            else:
+                returned += 1
+            continue
         if reference and (
             reference in seen or Payment.objects.filter(reference=reference).exists()
         ):
@@ -624,12 +775,12 @@ def payments_import_csv(*, file_name: str, content: bytes, actor: Any) -> Paymen
                 continue
         rejected.append({"line": line_number, "reference": reference, "reason": reason})
     PaymentImport.objects.filter(pk=batch.pk).update(
-        applied_count=applied, duplicate_count=duplicates, rejected_count=len(rejected),
+        applied_count=applied, duplicate_count=duplicates, returned_count=returned, rejected_count=len(rejected),
         total_applied=total, rejected_lines=rejected,
     )  # fmt: skip
     batch.refresh_from_db()
     audit_record(
         actor=actor, action=AuditAction.CREATE, obj=batch,
-        detail=f"import: {applied} applied, {duplicates} duplicates, {len(rejected)} rejected",
+        detail=f"import: {applied} applied, {returned} returned, {duplicates} duplicates, {len(rejected)} rejected",
     )  # fmt: skip
     return batch
