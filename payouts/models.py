@@ -276,3 +276,29 @@ class AchFile(models.Model):
 
     def __str__(self) -> str:
         return f"ACH {self.created_on:%Y-%m-%d} {self.file_id_modifier} ({self.total})"
+
+
+class PositivePayFile(models.Model):
+    """One version of a run's positive-pay file as sent to the bank: version 1 when the run is
+    finalized, a new one (kept alongside, never overwriting) each time a check of the run is
+    voided or reissued."""
+
+    run = models.ForeignKey(PayoutRun, on_delete=models.PROTECT, related_name="positive_pay_files")
+    version = models.PositiveIntegerField()
+    file = models.FileField(upload_to="payouts/positive-pay/")
+    reason = models.CharField(max_length=300)
+    check_count = models.PositiveIntegerField(help_text="Checks listed (issued and void).")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "version"], name="positive_pay_version_once"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="positive_pay_version_from_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} positive pay v{self.version}"

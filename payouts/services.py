@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
-from cooperative.audit import audit_record
+from cooperative.audit import audit_record, user_or_none
 from cooperative.bulk import insert_rows
 from cooperative.exceptions import ApplicationError, ConflictError
 from cooperative.models import AuditAction
@@ -42,6 +42,7 @@ from .models import (
     PayoutRun,
     PayoutRunEvent,
     PayoutRunStatus,
+    PositivePayFile,
     Statement,
     StatementLine,
     StatementStatus,
@@ -525,6 +526,10 @@ def payout_run_finalize(*, run_id: int) -> PayoutRun:
             PayoutRun.objects.filter(pk=run.pk).update(
                 positive_pay=run.positive_pay.name, ach_file=run.ach_file.name or ""
             )
+            PositivePayFile.objects.create(
+                run=run, version=1, file=run.positive_pay.name, reason="Run finalized",
+                check_count=sum(1 for s in statements if s.check_number is not None),
+            )  # fmt: skip
         parts = [
             task
             for task, done in (
@@ -694,6 +699,35 @@ def ach_file_for(run: PayoutRun, statements: list[Statement], *, now: Any = None
     return text
 
 
+def positive_pay_version_store(*, run: PayoutRun, reason: str, actor: Any) -> PositivePayFile:
+    """A new version of the run's positive-pay file — every check of the run as of now, voids
+    and reissues included — stored next to the earlier ones (which never change), numbered
+    under the run's row lock; audited. Called in the transaction that voids or reissues."""
+    locked = PayoutRun.objects.select_for_update().get(pk=run.pk)
+    last = (
+        PositivePayFile.objects.filter(run=locked).order_by("-version").values_list(
+            "version", flat=True
+        ).first()
+        or 0
+    )  # fmt: skip
+    statements = _run_statements(locked)
+    version = PositivePayFile(
+        run=locked, version=last + 1, reason=reason[:300], created_by=user_or_none(actor),
+        check_count=sum(1 for s in statements if s.check_number is not None),
+    )  # fmt: skip
+    version.file.save(
+        f"{locked.period:%Y-%m}-positive-pay-v{version.version}.csv",
+        ContentFile(positive_pay_csv(statements).encode()),
+        save=False,
+    )
+    version.save()
+    audit_record(
+        actor=actor, action=AuditAction.CREATE, obj=locked,
+        detail=f"positive-pay version {version.version}: {reason}",
+    )  # fmt: skip
+    return version
+
+
 def positive_pay_csv(statements: list[Statement]) -> str:
     """The bank's positive-pay file: every paper check issued (or voided) on the account."""
     buffer = io.StringIO()
@@ -758,6 +792,9 @@ def statement_void(
         detail=f"check {locked.check_number} voided: {reason}",
     )
     if not reissue:
+        positive_pay_version_store(
+            run=locked.run, reason=f"Check {locked.check_number} voided", actor=actor
+        )
         return None
     account = BankAccount.objects.select_for_update().get(pk=locked.bank_account_id)
     new = Statement.objects.create(
@@ -793,6 +830,11 @@ def statement_void(
         action=AuditAction.CREATE,
         obj=new,
         detail=f"reissue of check {locked.check_number}",
+    )
+    positive_pay_version_store(
+        run=locked.run,
+        reason=f"Check {locked.check_number} voided; check {new.check_number} reissued",
+        actor=actor,
     )
     transaction.on_commit(lambda: _enqueue("payouts.statement_render", new.pk))
     return new
