@@ -62,6 +62,12 @@ COOPERATIVE_ADDRESS = [
 PAYOUT_DAY_OFFSET = env.int("PAYOUT_DAY_OFFSET", default=0)
 # The company identification the bank gave the cooperative for ACH files (10 characters).
 ACH_COMPANY_ID = env.str("ACH_COMPANY_ID", default="1990000001")
+# The cooperative's short name in ACH files: at most 16 characters are used, cut only at a word
+# boundary (a first word longer than 16 is refused when a file is built).
+ACH_COMPANY_NAME = env.str("ACH_COMPANY_NAME", default="CoopCare Coop")
+# Banking days from an ACH file's creation to its effective entry date (weekends and Federal
+# Reserve holidays skipped; 0 = the creation day if it is a banking day).
+ACH_EFFECTIVE_DAYS = env.int("ACH_EFFECTIVE_DAYS", default=1)
 # The address people reach the site at, for links in emails (roster invitations).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

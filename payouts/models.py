@@ -247,3 +247,64 @@ class PaidOutMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} {self.period:%Y-%m}"
+
+
+class AchFile(models.Model):
+    """One NACHA file created on a bank account. Its file ID modifier is the next unused one
+    of its creation day on that account (A to Z, then 0 to 9): unique per account and day."""
+
+    bank_account = models.ForeignKey(
+        BankAccount, on_delete=models.PROTECT, related_name="ach_files"
+    )
+    run = models.ForeignKey(
+        PayoutRun, null=True, blank=True, on_delete=models.PROTECT, related_name="ach_files"
+    )
+    created_on = models.DateField(help_text="The file's creation date (America/Chicago).")
+    file_id_modifier = models.CharField(max_length=1)
+    effective_date = models.DateField()
+    entry_count = models.PositiveIntegerField()
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_on", "file_id_modifier"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bank_account", "created_on", "file_id_modifier"],
+                name="ach_file_modifier_once_a_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(file_id_modifier__regex=r"^[A-Z0-9]$"),
+                name="ach_file_modifier_is_a_letter_or_digit",
+            ),
+            models.CheckConstraint(condition=Q(total__gt=0), name="ach_file_total_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"ACH {self.created_on:%Y-%m-%d} {self.file_id_modifier} ({self.total})"
+
+
+class PositivePayFile(models.Model):
+    """One version of a run's positive-pay file as sent to the bank: version 1 when the run is
+    finalized, a new one (kept alongside, never overwriting) each time a check of the run is
+    voided or reissued."""
+
+    run = models.ForeignKey(PayoutRun, on_delete=models.PROTECT, related_name="positive_pay_files")
+    version = models.PositiveIntegerField()
+    file = models.FileField(upload_to="payouts/positive-pay/")
+    reason = models.CharField(max_length=300)
+    check_count = models.PositiveIntegerField(help_text="Checks listed (issued and void).")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "version"], name="positive_pay_version_once"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="positive_pay_version_from_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} positive pay v{self.version}"

@@ -2,16 +2,27 @@
 
 `ach_file` builds the file (94-character records, blocked to 10 with 9-filled records);
 `ach_validate` checks a file the way a bank's intake does — record lengths and types, the
-batch and file control counts and totals, entry hashes, blocking — and lists what is wrong."""
+batch and file control counts and totals, entry hashes, check digits, blocking — and lists
+what is wrong."""
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from cooperative.exceptions import ApplicationError
+
 RECORD = 94
 BLOCK = 10
+COMPANY_NAME_WIDTH = 16  # batch header, company name
+ORIGIN_NAME_WIDTH = 23  # file header, immediate origin name
+# The file ID modifier tells apart the files created on one day: A to Z, then 0 to 9.
+FILE_ID_MODIFIERS = string.ascii_uppercase + string.digits
+# Credits: 22 to a checking account, 32 to a savings account (27/37 are the debits).
+CREDIT_CODES = {"checking": "22", "savings": "32"}
+ROUTING_WEIGHTS = (3, 7, 1, 3, 7, 1, 3, 7, 1)
 
 
 @dataclass(frozen=True)
@@ -21,6 +32,35 @@ class AchCredit:
     amount: Decimal
     payee_id: str  # up to 15: our reference of the payee (e.g. the clinic's EIN)
     payee_name: str  # up to 22
+    account_type: str = "checking"  # or "savings": the transaction code, 22 or 32
+
+
+def fit_words(text: str, width: int, *, setting: str = "ACH_COMPANY_NAME") -> str:
+    """`text` in capitals, cut to `width` characters at a word boundary (never mid-word).
+    Raises ApplicationError when not even its first word fits, or when it is empty."""
+    words = _alpha(text, len(text)).split()
+    fitted = ""
+    for word in words:
+        candidate = f"{fitted} {word}" if fitted else word
+        if len(candidate) > width:
+            break
+        fitted = candidate
+    if not fitted:
+        shown = text.strip() or "(empty)"
+        raise ApplicationError(
+            f"The ACH company name {shown!r} cannot be cut to {width} characters at a word "
+            f"boundary: set {setting} to a short name of at most {width} characters."
+        )
+    return fitted
+
+
+def routing_check_digit_ok(routing: str) -> bool:
+    """The ABA check digit: 3-7-1 weights over the nine digits sum to a multiple of 10."""
+    return (
+        len(routing) == 9
+        and routing.isdigit()
+        and not sum(int(d) * w for d, w in zip(routing, ROUTING_WEIGHTS, strict=True)) % 10
+    )
 
 
 def _alpha(value: str, width: int) -> str:
@@ -45,19 +85,36 @@ def _cents(amount: Decimal) -> int:
 def ach_file(
     *, credits: list[AchCredit], origin_routing: str, bank_name: str, company_name: str,
     company_id: str, effective_date: date, created_at: datetime, description: str = "PAYOUT",
-    reference: str = "",
+    reference: str = "", file_id_modifier: str = "A",
 ) -> str:  # fmt: skip
     """The file's text (records joined by CRLF). `company_id` is the 10-character company
-    identification the bank gave the cooperative (often '1' and the EIN)."""
+    identification the bank gave the cooperative (often '1' and the EIN); `company_name` is
+    its short name, cut at a word boundary (16 characters in the batch, 23 in the header).
+    A credit of $0.00 is refused (ApplicationError): a zero entry is a prenote, not a payment."""
     if not credits:
         raise ValueError("An ACH file needs at least one credit.")
+    if len(file_id_modifier) != 1 or file_id_modifier not in FILE_ID_MODIFIERS:
+        raise ValueError(f"{file_id_modifier!r} is not a file ID modifier (A-Z or 0-9).")
+    for credit in credits:
+        if credit.amount == 0:
+            raise ApplicationError(
+                f"An ACH credit of $0.00 to {credit.payee_name} is refused: "
+                "only amounts above zero are paid by direct deposit."
+            )
+        if credit.account_type not in CREDIT_CODES:
+            raise ApplicationError(
+                f"{credit.payee_name}: {credit.account_type!r} is not an account type "
+                "(checking or savings)."
+            )
     odfi = origin_routing[:8]
     records = [
         "1" + "01" + " " + origin_routing + _alpha(company_id, 10).replace(" ", "0")[:10]
-        + created_at.strftime("%y%m%d") + created_at.strftime("%H%M") + "A" + "094" + "10" + "1"
-        + _alpha(bank_name, 23) + _alpha(company_name, 23) + _alpha(reference, 8),
-        "5" + "220" + _alpha(company_name, 16) + _alpha("", 20) + _alpha(company_id, 10) + "CCD"
-        + _alpha(description, 10) + effective_date.strftime("%y%m%d") + effective_date.strftime("%y%m%d")
+        + created_at.strftime("%y%m%d") + created_at.strftime("%H%M") + file_id_modifier + "094"
+        + "10" + "1" + _alpha(bank_name, 23)
+        + fit_words(company_name, ORIGIN_NAME_WIDTH).ljust(ORIGIN_NAME_WIDTH) + _alpha(reference, 8),
+        "5" + "220" + fit_words(company_name, COMPANY_NAME_WIDTH).ljust(COMPANY_NAME_WIDTH)
+        + _alpha("", 20) + _alpha(company_id, 10) + "CCD" + _alpha(description, 10)
+        + effective_date.strftime("%y%m%d") + effective_date.strftime("%y%m%d")
         + "   " + "1" + odfi + _number(1, 7),
     ]  # fmt: skip
     entry_hash = 0
@@ -68,7 +125,8 @@ def ach_file(
         cents = _cents(credit.amount)
         total += cents
         records.append(
-            "6" + "22" + routing[:8] + routing[8] + _alpha(credit.account_number, 17)
+            "6" + CREDIT_CODES[credit.account_type] + routing[:8] + routing[8]
+            + _alpha(credit.account_number, 17)
             + _number(cents, 10) + _alpha(credit.payee_id, 15) + _alpha(credit.payee_name, 22)
             + "  " + "0" + odfi + _number(sequence, 7)
         )  # fmt: skip
@@ -102,6 +160,10 @@ def ach_validate(text: str) -> list[str]:
         return errors
     if records[0][0] != "1" or records[0][34:37] != "094" or records[0][37:39] != "10":
         errors.append("the first record is not a file header with record size 094 and blocking 10")
+    if records[0][33] not in FILE_ID_MODIFIERS:
+        errors.append(f"file ID modifier {records[0][33]!r} is not A-Z or 0-9")
+    if not routing_check_digit_ok(records[0][4:13]):
+        errors.append(f"the destination routing {records[0][4:13]} fails its check digit")
     data = [r for r in records if r != "9" * RECORD]
     if data[-1][0] != "9":
         errors.append("the last record is not a file control")
@@ -138,14 +200,17 @@ def ach_validate(text: str) -> list[str]:
                 errors.append(f"batch {batches}: control does not match its header")
             for sequence, entry in enumerate(entries, start=1):
                 routing = entry[3:12]
-                weights = (3, 7, 1, 3, 7, 1, 3, 7, 1)
-                if (
-                    not routing.isdigit()
-                    or sum(int(d) * w for d, w in zip(routing, weights, strict=True)) % 10
-                ):
+                if not routing_check_digit_ok(routing):
                     errors.append(
                         f"batch {batches} entry {sequence}: routing {routing} fails its check digit"
                     )
+                if entry[1:3] not in ("22", "32", "27", "37"):
+                    errors.append(
+                        f"batch {batches} entry {sequence}: transaction code {entry[1:3]} is not "
+                        "a credit or debit to checking or savings"
+                    )
+                elif not entry[29:39].isdigit() or int(entry[29:39]) == 0:
+                    errors.append(f"batch {batches} entry {sequence}: amount is not above zero")
                 if entry[79:94] != header[79:87] + str(sequence).zfill(7):
                     errors.append(f"batch {batches} entry {sequence}: trace number out of order")
             file_entries += count

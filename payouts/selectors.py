@@ -20,6 +20,13 @@ def payout_runs() -> QuerySet[PayoutRun]:
     return PayoutRun.objects.select_related("started_by", "bank_account").order_by("-period", "-pk")
 
 
+def positive_pay_versions(run: PayoutRun) -> QuerySet[Any]:
+    """The stored versions of a run's positive-pay file, first to last, with who made each."""
+    from .models import PositivePayFile
+
+    return PositivePayFile.objects.filter(run=run).select_related("created_by").order_by("version")
+
+
 def run_statements(run: PayoutRun, *, search: str = "") -> QuerySet[Statement]:
     """A run's statements in check-number order (direct deposits last), optionally searched by
     payee or clinic name."""
@@ -195,3 +202,59 @@ def run_report_csv(run: PayoutRun) -> str:
                      balance.on_statements, money(balance.roster_fees_total), money(balance.adjustments_total),
                      money(balance.statements_total)])  # fmt: skip
     return buffer.getvalue()
+
+
+def _void_line(statement: Statement) -> str:
+    from django.utils import timezone
+
+    from .void_stamp import void_line
+
+    assert statement.voided_at is not None
+    return void_line(timezone.localtime(statement.voided_at).date())
+
+
+def statement_pdf_download(statement: Statement) -> tuple[Any, bytes]:
+    """A statement's stored PDF, opened, and what to append to it as it is downloaded: for a
+    voided check, the update that marks every page VOID with the void date (the stored file
+    itself never changes); else nothing."""
+    from .models import StatementStatus
+    from .void_stamp import void_update
+
+    handle = statement.pdf.open("rb")
+    if statement.status != StatementStatus.VOIDED:
+        return handle, b""
+    try:
+        return handle, void_update(handle, _void_line(statement))
+    except BaseException:
+        handle.close()
+        raise
+
+
+def print_batch_download(run: PayoutRun) -> tuple[Any, bytes]:
+    """The run's stored print batch, opened, and the update that marks the pages of each check
+    voided since (VOID and its void date), found by the batch's bookmarks."""
+    from .models import StatementStatus
+    from .void_stamp import statement_pages_in_batch, void_update
+
+    handle = run.print_batch.open("rb")
+    voided = {
+        s.check_number: s
+        for s in Statement.objects.filter(
+            run=run, status=StatementStatus.VOIDED, check_number__isnull=False
+        )
+        if s.check_number is not None
+    }
+    if not voided:
+        return handle, b""
+    try:
+        pages = statement_pages_in_batch(handle, set(voided))
+        stamps = {
+            index: _void_line(voided[number])
+            for number, indexes in pages.items()
+            for index in indexes
+        }
+        first_pages = {indexes[0] for indexes in pages.values() if indexes}
+        return handle, void_update(handle, stamps, first_pages)
+    except BaseException:
+        handle.close()
+        raise

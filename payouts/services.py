@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
-from cooperative.audit import audit_record
+from cooperative.audit import audit_record, user_or_none
 from cooperative.bulk import insert_rows
 from cooperative.exceptions import ApplicationError, ConflictError
 from cooperative.models import AuditAction
@@ -35,12 +35,14 @@ from members.selectors import paid_member_months
 from providers.models import PaymentMethod
 
 from .models import (
+    AchFile,
     BankAccount,
     LineKind,
     PaidOutMonth,
     PayoutRun,
     PayoutRunEvent,
     PayoutRunStatus,
+    PositivePayFile,
     Statement,
     StatementLine,
     StatementStatus,
@@ -557,21 +559,23 @@ def payout_run_finalize(*, run_id: int) -> PayoutRun:
         if not run.positive_pay:
             statements = _run_statements(run)
             period = f"{run.period:%Y-%m}"
+            deposits = [s for s in statements if s.payment_method == PaymentMethod.DIRECT_DEPOSIT]
+            # The ACH file first: when it is refused, no file is left behind in storage.
+            ach_text = ach_file_for(run, deposits) if deposits else ""
             run.positive_pay.save(
                 f"{period}-positive-pay.csv",
                 ContentFile(positive_pay_csv(statements).encode()),
                 save=False,
             )
-            deposits = [s for s in statements if s.payment_method == PaymentMethod.DIRECT_DEPOSIT]
-            if deposits:
-                run.ach_file.save(
-                    f"{period}-ach.txt",
-                    ContentFile(ach_file_for(run, deposits).encode()),
-                    save=False,
-                )
+            if ach_text:
+                run.ach_file.save(f"{period}-ach.txt", ContentFile(ach_text.encode()), save=False)
             PayoutRun.objects.filter(pk=run.pk).update(
                 positive_pay=run.positive_pay.name, ach_file=run.ach_file.name or ""
             )
+            PositivePayFile.objects.create(
+                run=run, version=1, file=run.positive_pay.name, reason="Run finalized",
+                check_count=sum(1 for s in statements if s.check_number is not None),
+            )  # fmt: skip
         parts = [
             task
             for task, done in (
@@ -664,13 +668,53 @@ def _complete(run: PayoutRun) -> None:
     audit_record(actor=None, action=AuditAction.UPDATE, obj=run, detail=f"completed: {run.total}")
 
 
-def ach_file_for(run: PayoutRun, statements: list[Statement]) -> str:
+def ach_file_id_modifier_take(*, bank_account: BankAccount, created_on: date) -> str:
+    """The next unused file ID modifier of a day on a bank account (A to Z, then 0 to 9),
+    read under the account's row lock (the AchFile row that uses it is written in the same
+    transaction; a unique constraint backs it). Refused once all 36 are used."""
+    from .nacha import FILE_ID_MODIFIERS
+
+    BankAccount.objects.select_for_update().filter(pk=bank_account.pk).first()
+    used = set(
+        AchFile.objects.filter(bank_account=bank_account, created_on=created_on).values_list(
+            "file_id_modifier", flat=True
+        )
+    )
+    for modifier in FILE_ID_MODIFIERS:
+        if modifier not in used:
+            return modifier
+    raise ApplicationError(
+        f"All 36 ACH file ID modifiers of {created_on:%B %-d, %Y} are used on {bank_account}: "
+        "no more ACH files can be created on this account today; resume the run tomorrow."
+    )
+
+
+def ach_effective_date(created_on: date) -> date:
+    """The effective entry date of a file created on `created_on`: ACH_EFFECTIVE_DAYS banking
+    days later (1 by default: the next banking day; never a weekend or a Fed holiday)."""
+    from cooperative.banking import banking_days_after
+
+    days = settings.ACH_EFFECTIVE_DAYS
+    if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+        raise ApplicationError(
+            f"ACH_EFFECTIVE_DAYS must be a whole number of banking days, 0 or more (not {days!r})."
+        )
+    return banking_days_after(created_on, days)
+
+
+def ach_file_for(run: PayoutRun, statements: list[Statement], *, now: Any = None) -> str:
     """The NACHA file crediting each direct-deposit provider (account numbers decrypted here
-    only); refused if the file would not pass validation."""
+    only; checking or savings from the clinic's bank details), dated now, effective
+    ACH_EFFECTIVE_DAYS banking days later, with the day's next file ID modifier; recorded as an
+    AchFile of the run. Refused if the file would not pass validation."""
     from cooperative.crypto import decrypt_text
 
     from .nacha import AchCredit, ach_file, ach_validate
 
+    created_at = timezone.localtime(now or timezone.now())
+    effective_date = ach_effective_date(created_at.date())
+    account = run.bank_account
+    modifier = ach_file_id_modifier_take(bank_account=account, created_on=created_at.date())
     credits = []
     for statement in statements:
         clinic = statement.clinic
@@ -681,18 +725,53 @@ def ach_file_for(run: PayoutRun, statements: list[Statement]) -> str:
                 amount=statement.amount,
                 payee_id=clinic.ein.replace("-", ""),
                 payee_name=statement.payee_name,
+                account_type=clinic.bank_account_type,
             )  # fmt: skip
         )
     text = ach_file(
-        credits=credits, origin_routing=run.bank_account.routing_number,
-        bank_name=run.bank_account.bank_name, company_name=settings.COOPERATIVE_NAME,
-        company_id=settings.ACH_COMPANY_ID, effective_date=statements[0].check_date,
-        created_at=timezone.localtime(), reference=f"{run.period:%Y%m}",
+        credits=credits, origin_routing=account.routing_number, bank_name=account.bank_name,
+        company_name=settings.ACH_COMPANY_NAME, company_id=settings.ACH_COMPANY_ID,
+        effective_date=effective_date, created_at=created_at, reference=f"{run.period:%Y%m}",
+        file_id_modifier=modifier,
     )  # fmt: skip
     problems = ach_validate(text)
     if problems:
         raise ApplicationError("The ACH file does not validate: " + "; ".join(problems))
+    AchFile.objects.create(
+        bank_account=account, run=run, created_on=created_at.date(), file_id_modifier=modifier,
+        effective_date=effective_date, entry_count=len(credits),
+        total=sum((credit.amount for credit in credits), ZERO),
+    )  # fmt: skip
     return text
+
+
+def positive_pay_version_store(*, run: PayoutRun, reason: str, actor: Any) -> PositivePayFile:
+    """A new version of the run's positive-pay file — every check of the run as of now, voids
+    and reissues included — stored next to the earlier ones (which never change), numbered
+    under the run's row lock; audited. Called in the transaction that voids or reissues."""
+    locked = PayoutRun.objects.select_for_update().get(pk=run.pk)
+    last = (
+        PositivePayFile.objects.filter(run=locked).order_by("-version").values_list(
+            "version", flat=True
+        ).first()
+        or 0
+    )  # fmt: skip
+    statements = _run_statements(locked)
+    version = PositivePayFile(
+        run=locked, version=last + 1, reason=reason[:300], created_by=user_or_none(actor),
+        check_count=sum(1 for s in statements if s.check_number is not None),
+    )  # fmt: skip
+    version.file.save(
+        f"{locked.period:%Y-%m}-positive-pay-v{version.version}.csv",
+        ContentFile(positive_pay_csv(statements).encode()),
+        save=False,
+    )
+    version.save()
+    audit_record(
+        actor=actor, action=AuditAction.CREATE, obj=locked,
+        detail=f"positive-pay version {version.version}: {reason}",
+    )  # fmt: skip
+    return version
 
 
 def positive_pay_csv(statements: list[Statement]) -> str:
@@ -759,6 +838,9 @@ def statement_void(
         detail=f"check {locked.check_number} voided: {reason}",
     )
     if not reissue:
+        positive_pay_version_store(
+            run=locked.run, reason=f"Check {locked.check_number} voided", actor=actor
+        )
         return None
     account = BankAccount.objects.select_for_update().get(pk=locked.bank_account_id)
     new = Statement.objects.create(
@@ -794,6 +876,11 @@ def statement_void(
         action=AuditAction.CREATE,
         obj=new,
         detail=f"reissue of check {locked.check_number}",
+    )
+    positive_pay_version_store(
+        run=locked.run,
+        reason=f"Check {locked.check_number} voided; check {new.check_number} reissued",
+        actor=actor,
     )
     transaction.on_commit(lambda: _enqueue("payouts.statement_render", new.pk))
     return new

@@ -15,6 +15,11 @@ urlpatterns = [
     path(
         "<int:pk>/files/<str:kind>/", views.run_file, name="run-file"
     ),  # print-batch, positive-pay
+    path(
+        "<int:pk>/positive-pay/v<int:version>.csv",
+        views.run_positive_pay_version,
+        name="run-positive-pay-version",
+    ),
     path("statements/<int:pk>.pdf", views.statement_pdf, name="statement-pdf"),
     path("statements/<int:pk>/void/", views.statement_void, name="statement-void"),
 ]

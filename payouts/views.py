@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Sum
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -87,6 +87,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_active": run.status in ACTIVE, "nav": "payouts",
         "balance": services.reconciliation(run) if run.status == PayoutRunStatus.COMPLETED else None,
         "voided_total": Statement.objects.filter(run=run, status="voided").aggregate(t=Sum("amount"))["t"],
+        "positive_pay_versions": list(selectors.positive_pay_versions(run)),
     }  # fmt: skip
     return render(request, "payouts/run_detail.html", context)
 
@@ -134,6 +135,22 @@ def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("payouts:run", pk=run.pk)
 
 
+def _stamped(opened: tuple[Any, bytes], name: str) -> HttpResponse:
+    """A stored PDF streamed as it is, followed by its VOID update when there is one."""
+    from .void_stamp import stamped_chunks
+
+    handle, update = opened
+    if not update:
+        return FileResponse(  # type: ignore[return-value]
+            handle, as_attachment=True, filename=name, content_type="application/pdf"
+        )
+    size = handle.size + len(update)
+    response = StreamingHttpResponse(stamped_chunks(handle, update), content_type="application/pdf")
+    response["Content-Length"] = str(size)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response  # type: ignore[return-value]
+
+
 def _file(field: Any, name: str, content_type: str) -> HttpResponse:
     """Stream a stored file (a FileResponse is a streaming response; typed as the views are)."""
     if not field:
@@ -149,8 +166,10 @@ def run_file(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     run = get_object_or_404(PayoutRun, pk=pk)
     period = f"{run.period:%Y-%m}"
     audit_record(actor=request.user, action=AuditAction.VIEW, obj=run, detail=f"download {kind}", request=request)  # fmt: skip
-    if kind == "print-batch":
-        return _file(run.print_batch, f"payout-{period}-print-batch.pdf", "application/pdf")
+    if kind == "print-batch":  # the checks voided since carry VOID and their void date
+        if not run.print_batch:
+            raise Http404("Not ready yet.")
+        return _stamped(selectors.print_batch_download(run), f"payout-{period}-print-batch.pdf")
     if kind == "positive-pay":  # as of now: voids and reissues included
         statements = list(
             Statement.objects.filter(run=run)
@@ -171,6 +190,21 @@ def run_file(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     raise Http404("No such file.")
 
 
+@role_required(Role.FINANCE)
+def run_positive_pay_version(request: HttpRequest, pk: int, version: int) -> HttpResponse:
+    """One stored version of a run's positive-pay file, as it was made (never regenerated)."""
+    stored = get_object_or_404(
+        selectors.positive_pay_versions(get_object_or_404(PayoutRun, pk=pk)), version=version
+    )
+    audit_record(
+        actor=request.user, action=AuditAction.VIEW, obj=stored.run,
+        detail=f"download positive-pay version {version}", request=request,
+    )  # fmt: skip
+    return _file(
+        stored.file, f"payout-{stored.run.period:%Y-%m}-positive-pay-v{version}.csv", "text/csv"
+    )
+
+
 def statement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """One statement's PDF: Finance, or the provider of that clinic (anyone else: 404, audited)."""
     if not request.user.is_authenticated:
@@ -189,8 +223,12 @@ def statement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         request=request,
     )
     number = statement.check_number or f"dd{statement.pk}"
-    return _file(
-        statement.pdf, f"statement-{statement.run.period:%Y-%m}-{number}.pdf", "application/pdf"
+    if not statement.pdf:
+        raise Http404("Not ready yet.")
+    # A voided check carries a large VOID and its void date (the stored PDF is unchanged).
+    return _stamped(
+        selectors.statement_pdf_download(statement),
+        f"statement-{statement.run.period:%Y-%m}-{number}.pdf",
     )
 
 

@@ -73,6 +73,7 @@ class ClinicAdminForm(forms.ModelForm):
             "legal_name", "dba_name", "slug", "ein", "group_npi", "description", "website",
             "phone", "remit_to_name", "remit_to_street", "remit_to_street2", "remit_to_city",
             "remit_to_state", "remit_to_zip", "payment_method", "bank_routing_number",
+            "bank_account_type",
         ]  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -188,6 +189,7 @@ class ClinicAdmin(admin.ModelAdmin):
                 "fields": [
                     "payment_method",
                     "bank_routing_number",
+                    "bank_account_type",
                     "bank_account_last4",
                     "bank_account_number",
                 ]

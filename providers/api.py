@@ -201,8 +201,8 @@ class ClinicStaffSerializer(serializers.ModelSerializer):
             "id", "slug", "name", "legal_name", "dba_name", "ein", "group_npi", "status",
             "description", "website", "phone", "remit_to_name", "remit_to_street",
             "remit_to_street2", "remit_to_city", "remit_to_state", "remit_to_zip",
-            "payment_method", "bank_routing_number", "bank_account_last4", "bank_account_number",
-            "created_at", "updated_at",
+            "payment_method", "bank_routing_number", "bank_account_type", "bank_account_last4",
+            "bank_account_number", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["status", "bank_account_last4", "created_at", "updated_at"]
         extra_kwargs = {"slug": {"required": False}}

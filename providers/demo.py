@@ -23,6 +23,7 @@ from .models import (
     AgeBand,
     AgreementEvent,
     AgreementStatus,
+    BankAccountType,
     CareApproach,
     Clinic,
     ClinicStatus,
@@ -31,6 +32,7 @@ from .models import (
     LocationHours,
     Payer,
     PayerContract,
+    PaymentMethod,
     Practitioner,
     PractitionerRole,
     PractitionerStatus,
@@ -318,6 +320,7 @@ def seed_providers(options: Any, rng: random.Random) -> str:
     agreements = _seed_agreements(clinics, options.seed, today)
     _seed_offers(clinics)
     _seed_payers(clinics, today)
+    _seed_direct_deposit(clinics)
 
     photos = 0
     for npi, *_ in plan[:PHOTO_LIMIT]:
@@ -425,6 +428,27 @@ def _seed_offers(clinics: list[Clinic]) -> None:
                 agreement=renewal, actor=staff, on_behalf_of_provider=True,
                 band_fees={18: adult.monthly_fee + 5}, note="Phoned in: adults need longer visits",
             )  # fmt: skip
+
+
+# A synthetic routing number (its ABA check digit is right; no real bank has it) and account.
+DEMO_DEPOSIT_ROUTING = "123456780"
+DEMO_DEPOSIT_ACCOUNT = "000881234567"
+
+
+def _seed_direct_deposit(clinics: list[Clinic]) -> None:
+    """The second active clinic is paid by direct deposit (the first, the demo `provider`
+    user's, keeps its paper checks): the account number stored encrypted by the service, as
+    staff would enter it. Idempotent."""
+    from . import services
+
+    active = [c for c in clinics if c.status == ClinicStatus.ACTIVE][:2]
+    if len(active) < 2 or active[1].payment_method == PaymentMethod.DIRECT_DEPOSIT:
+        return
+    services.clinic_update(
+        clinic=active[1], actor=None, payment_method=PaymentMethod.DIRECT_DEPOSIT,
+        bank_routing_number=DEMO_DEPOSIT_ROUTING, bank_account_type=BankAccountType.CHECKING,
+        bank_account_number=DEMO_DEPOSIT_ACCOUNT,
+    )  # fmt: skip
 
 
 DEMO_PAYERS = [

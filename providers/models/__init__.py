@@ -22,6 +22,7 @@ from .agreements import (
 )
 from .network import (
     CLINIC_TRANSITIONS,
+    BankAccountType,
     CareApproach,
     Clinic,
     ClinicStatus,
@@ -58,7 +59,7 @@ __all__ = [
     "AGREEMENT_TRANSITIONS", "CLINIC_TRANSITIONS", "DEFAULT_AGE_BANDS", "EDITABLE_STATUSES",
     "MAX_MONTHLY_FEE", "MAX_SERVICE_PRICE", "OLDEST_MEMBER_AGE", "AgeBand", "AgreementEvent",
     "AgreementProposal", "ProposalSide", "ProviderAccount",
-    "AgreementStatus", "CapPeriod", "CareApproach", "Clinic", "ClinicStatus", "ClinicStatusEvent",
+    "AgreementStatus", "BankAccountType", "CapPeriod", "CareApproach", "Clinic", "ClinicStatus", "ClinicStatusEvent",
     "Credential", "FeeScheduleLine", "Gender", "Language", "Location", "LocationHours",
     "PaymentMethod", "Practitioner", "PractitionerRole", "PractitionerStatus", "PractitionerStatusEvent", "QualityTerm",
     "RateAgreement", "Specialty", "Weekday", "ZipCode", "practitioner_photo_path",

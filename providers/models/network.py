@@ -82,6 +82,13 @@ class PaymentMethod(models.TextChoices):
     DIRECT_DEPOSIT = "direct_deposit", "Direct deposit"
 
 
+class BankAccountType(models.TextChoices):
+    """The kind of account a direct deposit credits (it sets the ACH transaction code)."""
+
+    CHECKING = "checking", "Checking"
+    SAVINGS = "savings", "Savings"
+
+
 class Clinic(TimeStampedModel):
     """An organization in the network; its remit-to address is where the monthly check goes."""
 
@@ -121,6 +128,9 @@ class Clinic(TimeStampedModel):
     )
     # The full account number is stored only encrypted (cooperative.crypto); pages show the last 4.
     bank_account_last4 = models.CharField(max_length=4, blank=True)
+    bank_account_type = models.CharField(
+        max_length=10, choices=BankAccountType.choices, default=BankAccountType.CHECKING
+    )
     bank_account_encrypted = models.TextField(blank=True, editable=False)
     # Set by credentialing when a committee approves (recredentialing every 36 months).
     last_credentialed_on = models.DateField(null=True, blank=True, editable=False)
@@ -134,6 +144,10 @@ class Clinic(TimeStampedModel):
                 condition=Q(payment_method="check")
                 | (~Q(bank_routing_number="") & ~Q(bank_account_encrypted="")),
                 name="clinic_direct_deposit_has_bank_account",
+            ),
+            models.CheckConstraint(
+                condition=Q(bank_account_type__in=BankAccountType.values),
+                name="clinic_bank_account_type_known",
             ),
         ]
 

@@ -38,7 +38,7 @@ from ..models import (
 CLINIC_FIELDS = [
     "legal_name", "dba_name", "ein", "group_npi", "description", "website", "phone",
     "remit_to_name", "remit_to_street", "remit_to_street2", "remit_to_city", "remit_to_state",
-    "remit_to_zip", "payment_method", "bank_routing_number",
+    "remit_to_zip", "payment_method", "bank_routing_number", "bank_account_type",
 ]  # fmt: skip
 LOCATION_FIELDS = ["name", "street", "street2", "city", "state", "zip_code", "phone", "is_active"]
 PRACTITIONER_FIELDS = [

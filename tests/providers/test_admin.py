@@ -58,6 +58,7 @@ CLINIC_FORM = {
     "remit_to_zip": "73102",
     "payment_method": "check",
     "bank_routing_number": "",
+    "bank_account_type": "checking",
     "bank_account_number": "",
 }
 
@@ -186,6 +187,33 @@ def test_admin_refuses_unknown_zip_next_to_the_field(staff_client):
     assert response.status_code == 200
     assert "We don&#x27;t know ZIP 00000." in response.content.decode()
     assert Location.objects.count() == 0
+
+
+def test_admin_sets_direct_deposit_to_a_savings_account(staff_client):
+    data = {**CLINIC_FORM, **management("locations"), **management("status_events")}
+    assert staff_client.post("/admin/providers/clinic/add/", data).status_code == 302
+    clinic = Clinic.objects.get(slug="sage-direct-care")
+    form = staff_client.get(f"/admin/providers/clinic/{clinic.pk}/change/").content.decode()
+    assert '<option value="savings">Savings</option>' in form
+    changed = {
+        **data, "payment_method": "direct_deposit", "bank_routing_number": "123456780",
+        "bank_account_type": "savings", "bank_account_number": "4400112233",
+    }  # fmt: skip
+    response = staff_client.post(f"/admin/providers/clinic/{clinic.pk}/change/", changed)
+    assert response.status_code == 302
+    clinic.refresh_from_db()
+    assert (clinic.payment_method, clinic.bank_account_type, clinic.bank_account_last4) == (
+        "direct_deposit", "savings", "2233",
+    )  # fmt: skip
+    refused = staff_client.post(
+        f"/admin/providers/clinic/{clinic.pk}/change/", {**changed, "bank_account_type": "cd"}
+    )
+    assert refused.status_code == 200
+    assert (
+        "Select a valid choice. cd is not one of the available choices." in refused.content.decode()
+    )
+    clinic.refresh_from_db()
+    assert clinic.bank_account_type == "savings"
 
 
 def test_admin_change_is_audited_with_the_fields_changed(staff_client):

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cooperative.roles import Role
-from providers.models import ClinicStatus, PractitionerStatus, Specialty
+from providers.models import Clinic, ClinicStatus, PractitionerStatus, Specialty
 from tests.providers.factories import (
     ClinicFactory,
     LocationFactory,
@@ -220,7 +220,22 @@ def test_staff_creates_clinic_and_location_by_api(api_client, make_user):
     )
     assert clinic.status_code == 201, clinic.json()
     assert clinic.json()["bank_account_last4"] == "3210"
+    assert clinic.json()["bank_account_type"] == "checking"
     assert "bank_account_number" not in clinic.json()
+    savings = api_client.patch(
+        f"/api/v1/clinics/{clinic.json()['id']}/", {"bank_account_type": "savings"}, format="json"
+    )
+    assert (savings.status_code, savings.json()["bank_account_type"]) == (200, "savings")
+    refused = api_client.patch(
+        f"/api/v1/clinics/{clinic.json()['id']}/",
+        {"bank_account_type": "money market"},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == {
+        "bank_account_type": ['"money market" is not a valid choice.']
+    }
+    assert Clinic.objects.get(pk=clinic.json()["id"]).bank_account_type == "savings"
     clinic_id = clinic.json()["id"]
     location = api_client.post(
         "/api/v1/locations/",

@@ -96,6 +96,25 @@ def test_direct_deposit_stores_account_encrypted_and_shows_last4(staff):
     assert clinic.bank_routing_number == "111000025"
 
 
+def test_the_account_type_of_the_bank_details_is_checking_unless_told_and_is_audited(staff):
+    clinic = services.clinic_create(
+        actor=staff, payment_method="direct_deposit", bank_routing_number="111000025",
+        bank_account_number="001234567890", **CLINIC,
+    )  # fmt: skip
+    assert clinic.bank_account_type == "checking"
+    services.clinic_update(clinic=clinic, actor=staff, bank_account_type="savings")
+    clinic.refresh_from_db()
+    assert clinic.bank_account_type == "savings"
+    event = AuditEvent.objects.filter(action=AuditAction.UPDATE).latest("pk")
+    assert "bank_account_type" in event.detail
+    with pytest.raises(ApplicationError) as error:
+        services.clinic_update(clinic=clinic, actor=staff, bank_account_type="brokerage")
+    assert error.value.errors == {"bank_account_type": ["Value 'brokerage' is not a valid choice."]}
+    clinic.refresh_from_db()
+    assert clinic.bank_account_type == "savings"
+    assert AuditEvent.objects.filter(action=AuditAction.UPDATE).count() == 1
+
+
 def test_clinic_transitions_follow_the_table_and_write_events(staff):
     clinic = services.clinic_create(actor=staff, **CLINIC)
     services.clinic_transition(clinic=clinic, to_status="credentialing", actor=staff)
