@@ -381,6 +381,15 @@ class OfferLineSerializer(serializers.Serializer):
     code = serializers.CharField()
     description = serializers.CharField()
     member_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    cap_amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        help_text="Most a member is billed for the code per cap period; null when uncapped.",
+    )
+    cap_period = serializers.ChoiceField(
+        choices=[("", "no cap"), ("month", "per calendar month"), ("year", "per calendar year")]
+    )
 
 
 class OfferProposalSerializer(serializers.Serializer):
