@@ -34,6 +34,7 @@ from cooperative.models import AuditAction
 from cooperative.money import MoneyError, format_usd, quantize_cents, to_decimal
 from cooperative.periods import Period
 from providers.models import (
+    PAYER_CONTRACT_IN_FORCE,
     CapPeriod,
     FeeScheduleLine,
     Payer,
@@ -65,8 +66,9 @@ MAX_AMOUNT = Decimal("9999999999.99")
 MAX_UNITS = 9999
 MAX_BILL_FILE_BYTES = 1024 * 1024
 MAX_BILL_FILE_LINES = 2000
-# Contracts whose terms are in force (a contract due for renewal still applies).
-IN_FORCE_CONTRACT_STATUSES = (PayerContractStatus.ACTIVE, PayerContractStatus.RENEWAL_DUE)
+# Contracts whose terms govern the claims of their term: active, due for renewal, decided
+# (renewed or not) and expired ones alike; the date of service picks the term.
+IN_FORCE_CONTRACT_STATUSES = PAYER_CONTRACT_IN_FORCE
 NEVER_IN_FORCE_CONTRACT_STATUSES = (
     PayerContractStatus.NEGOTIATING,
     PayerContractStatus.OFFERED_TO_PROVIDERS,
