@@ -949,7 +949,8 @@ class PayerContractAdmin(admin.ModelAdmin):
         if not obj.pk:
             return "—"
         rows = [
-            (f"{e.occurred_at:%Y-%m-%d %H:%M}", e.from_status or "—", e.to_status, e.actor or "system", e.reason)
+            (f"{e.occurred_at:%Y-%m-%d %H:%M}", e.get_from_status_display() or "—",
+             e.get_to_status_display(), e.actor or "system", e.reason)
             for e in PayerContractEvent.objects.filter(contract=obj).select_related("actor")
         ]  # fmt: skip
         if not rows:
