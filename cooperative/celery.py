@@ -22,6 +22,10 @@ app.conf.beat_schedule = {
         "task": "providers.agreements_roll",
         "schedule": crontab(hour=0, minute=10),  # just after midnight, America/Chicago
     },
+    "providers-payer-contracts-roll": {
+        "task": "providers.payer_contracts_roll",
+        "schedule": crontab(hour=0, minute=15),  # renewal due, expired at term end
+    },
     "members-daily": {
         "task": "members.memberships_daily",
         "schedule": crontab(hour=0, minute=20),  # activate, move plan versions, lapse

@@ -54,6 +54,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "providers.view_agreementevent",
         "providers.view_agreementproposal",
         "providers.view_payercontractoffer",
+        "providers.change_payercontractoffer",  # answer a clinic's counter (admin actions)
+        "providers.view_payercontractevent",
+        "providers.view_payercontractofferevent",
         *(f"members.view_{m}" for m in ("member", "membership", "plan", "employergroup")),
         "providers.view_practitionerstatusevent",
         *(

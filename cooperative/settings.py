@@ -49,6 +49,9 @@ SERVICE_AREA_STATES = env.list("SERVICE_AREA_STATES", default=["TX", "OR", "AZ",
 MEMBER_SERVICES_PHONE = env.str("MEMBER_SERVICES_PHONE", default="(713) 555-0100")
 # Days after the first of the month before unpaid dues lapse a membership.
 DUES_GRACE_DAYS = env.int("DUES_GRACE_DAYS", default=15)
+# A payer contract becomes "renewal due" this many days before its term ends (or its termination
+# notice period before, when that is longer: the decision must come while notice can be given).
+PAYER_CONTRACT_RENEWAL_LEAD_DAYS = env.int("PAYER_CONTRACT_RENEWAL_LEAD_DAYS", default=90)
 # Printed on checks and statements: the cooperative's address, lines separated by "|".
 COOPERATIVE_ADDRESS = [
     line.strip()

@@ -57,6 +57,15 @@ from .permissions import can_decide_application, can_download_attachment
 # --- Filters ------------------------------------------------------------------------------
 
 
+# Watched credentials kept as their own rows, renewed from the application page by kind.
+RENEWABLE_RECORDS: dict[str, type[Any]] = {
+    "license": License,
+    "dea": DeaRegistration,
+    "insurance": MalpracticeInsurance,
+    "board": BoardCertification,
+}
+
+
 class OverdueFilter(admin.SimpleListFilter):
     title = "10-day clock"
     parameter_name = "clock"
@@ -607,7 +616,7 @@ class CredentialingApplicationAdmin(admin.ModelAdmin):
                     '<a href="{}">Record renewal</a>',
                     reverse("admin:credentialing_renew", args=[obj.pk, kind, record.pk]),
                 )
-                if kind in ("license", "dea", "insurance")
+                if kind in RENEWABLE_RECORDS or kind in services.APPLICATION_EXPIRABLES
                 else ""
             )
             state = "expired" if days < 0 else f"{days} days left"
@@ -794,21 +803,43 @@ class CredentialingApplicationAdmin(admin.ModelAdmin):
 
     def renew_view(self, request: HttpRequest, pk: int, kind: str, record_pk: int) -> HttpResponse:
         application = get_object_or_404(CredentialingApplication, pk=pk)
-        model = {"license": License, "dea": DeaRegistration, "insurance": MalpracticeInsurance}.get(
-            kind
-        )
-        if model is None or not self.has_change_permission(request):
+        if not self.has_change_permission(request):
             raise Http404("Nothing to renew.")
-        record = get_object_or_404(model, pk=record_pk, application=application)
+        record: Any
+        if kind in services.APPLICATION_EXPIRABLES:  # kept on the application itself
+            field_name = services.APPLICATION_EXPIRABLES[kind]
+            if record_pk != application.pk or getattr(application, field_name) is None:
+                raise Http404("Nothing to renew.")
+            record = next(
+                label
+                for k, _r, label, _e in selectors.application_expirables(application)
+                if k == kind
+            )
+        elif kind in RENEWABLE_RECORDS:
+            record = get_object_or_404(
+                RENEWABLE_RECORDS[kind], pk=record_pk, application=application
+            )
+        else:
+            raise Http404("Nothing to renew.")
         form = step_forms.RenewForm(request.POST or None)
+        if kind in services.APPLICATION_EXPIRABLES:
+            del form.fields["issued_on"]  # the application keeps an expiry date only
         if request.method == "POST" and form.is_valid():
             try:
-                services.expirable_renew(
-                    record=record,
-                    actor=request.user,
-                    expires_on=form.cleaned_data["expires_on"],
-                    issued_on=form.cleaned_data.get("issued_on"),
-                )
+                if kind in services.APPLICATION_EXPIRABLES:
+                    services.application_expirable_renew(
+                        application=application,
+                        kind=kind,
+                        actor=request.user,
+                        expires_on=form.cleaned_data["expires_on"],
+                    )
+                else:
+                    services.expirable_renew(
+                        record=record,
+                        actor=request.user,
+                        expires_on=form.cleaned_data["expires_on"],
+                        issued_on=form.cleaned_data.get("issued_on"),
+                    )
             except ApplicationError as error:
                 form.add_error(None, error.message)
             else:

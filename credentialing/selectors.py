@@ -136,7 +136,8 @@ def checklist_problems(application: CredentialingApplication, *, on: date) -> li
 def application_expirables(
     application: CredentialingApplication,
 ) -> list[tuple[str, Any, str, date]]:
-    """(kind, record, label, expires_on) of a current application: licenses, DEA, insurance."""
+    """(kind, record, label, expires_on) of a current application: licenses, DEA, insurance,
+    board certifications; a clinic's facility license and accreditation (record: the application)."""
     rows: list[tuple[str, Any, str, date]] = []
     for lic in application.licenses.all():
         rows.append(("license", lic, f"{lic.state} license {lic.number}", lic.expires_on))
@@ -156,6 +157,9 @@ def application_expirables(
                 policy.expires_on,
             )
         )
+    for board in application.board_certifications.all():
+        label = f"Board certification {board.board} ({board.specialty})"
+        rows.append(("board", board, label, board.expires_on))
     if application.facility_license_expires_on:
         rows.append(
             (
@@ -163,6 +167,16 @@ def application_expirables(
                 application,
                 f"Facility license {application.facility_license_state} {application.facility_license_number}",
                 application.facility_license_expires_on,
+            )
+        )
+    if application.accreditation_expires_on:
+        body = application.accreditation_body.strip()
+        rows.append(
+            (
+                "accreditation",
+                application,
+                f"Accreditation ({body})" if body else "Accreditation",
+                application.accreditation_expires_on,
             )
         )
     return rows

@@ -34,7 +34,10 @@ from .models import (
     LocationHours,
     Payer,
     PayerContract,
+    PayerContractEvent,
     PayerContractOffer,
+    PayerContractOfferEvent,
+    PayerContractOfferStatus,
     PayerContractStatus,
     PayerPolicyUpdate,
     Practitioner,
@@ -862,11 +865,57 @@ class PayerContractOfferInline(admin.TabularInline):
     model = PayerContractOffer
     extra = 0
     can_delete = False
-    fields = ("clinic", "status", "answer_note", "answered_by", "answered_on_behalf", "answered_at")
+    fields = (
+        "clinic", "status", "answer_note", "answered_by", "answered_on_behalf", "answered_at",
+        "cooperative_note",
+    )  # fmt: skip
     readonly_fields = fields
+    show_change_link = True
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class NoteForm(forms.Form):
+    """What an admin action needs in words: a reason, or what a new offer changes."""
+
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+def _note_step(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    action: str,
+    title: str,
+    intro: str,
+    label: str,
+    perform: Any,
+) -> Any:
+    """An admin action that asks for a note first (a page listing the selected rows), then calls
+    `perform(obj, note)` per row; refusals are reported per row, nothing else changes."""
+    from django.template.response import TemplateResponse
+
+    form = NoteForm(request.POST if "apply" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        done = 0
+        for obj in queryset:
+            try:
+                perform(obj, form.cleaned_data["note"])
+                done += 1
+            except ApplicationError as error:
+                messages.error(request, f"{obj}: {error.message}")
+        if done:
+            messages.success(request, f"{title}: {done} done.")
+        return None
+    form.fields["note"].label = label
+    return TemplateResponse(
+        request,
+        "admin/providers/action_note.html",
+        {**model_admin.admin_site.each_context(request), "title": title, "intro": intro,
+         "objects": queryset, "form": form, "opts": model_admin.model._meta, "action_name": action},
+    )  # fmt: skip
 
 
 @admin.register(PayerContract)
@@ -884,9 +933,37 @@ class PayerContractAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "payer", "reimbursement_basis"]
     search_fields = ["name", "payer__name", "payer__payer_id"]
-    readonly_fields = ["status", "created_at", "updated_at"]
+    readonly_fields = [
+        "status", "renewed_from", "renewal_due_on", "history", "created_at", "updated_at",
+    ]  # fmt: skip
     inlines = [PayerContractOfferInline]
-    actions = ["offer_to_active_clinics", "make_active"]
+    actions = ["offer_to_active_clinics", "make_active", "renew", "end_at_term"]
+
+    @admin.display(description="renewal due on")
+    def renewal_due_on(self, obj: PayerContract) -> Any:
+        return services.payer_contract_renewal_due_on(obj) if obj.pk else "—"
+
+    @admin.display(description="status history")
+    def history(self, obj: PayerContract) -> Any:
+        """The contract's status events, newest first (shown, not a formset: nothing to post)."""
+        from django.utils.html import format_html, format_html_join
+
+        if not obj.pk:
+            return "—"
+        rows = [
+            (f"{e.occurred_at:%Y-%m-%d %H:%M}", e.get_from_status_display() or "—",
+             e.get_to_status_display(), e.actor or "system", e.reason)
+            for e in PayerContractEvent.objects.filter(contract=obj).select_related("actor")
+        ]  # fmt: skip
+        if not rows:
+            return "—"
+        return format_html(
+            "<table><thead><tr><th>When</th><th>From</th><th>To</th><th>By</th><th>Why</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            format_html_join(
+                "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows
+            ),
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         from .selectors import payer_contracts_with_participation
@@ -934,6 +1011,118 @@ class PayerContractAdmin(admin.ModelAdmin):
                 )
             except ApplicationError as error:
                 messages.error(request, f"{contract}: {error.message}")
+
+    @admin.action(
+        description="Renew: a new contract for the next term (same terms, negotiating)",
+        permissions=["change"],
+    )
+    def renew(self, request: HttpRequest, queryset: QuerySet[PayerContract]) -> None:
+        for contract in queryset:
+            try:
+                renewal = services.payer_contract_renew(contract=contract, actor=request.user)
+                messages.success(
+                    request,
+                    f"{contract}: renewed as contract {renewal.pk}, "
+                    f"{renewal.term_start:%b %d, %Y}–{renewal.term_end:%b %d, %Y}.",
+                )
+            except ApplicationError as error:
+                messages.error(request, f"{contract}: {error.message}")
+
+    @admin.action(
+        description="End at the term's end (not renewed; give the reason)", permissions=["change"]
+    )
+    def end_at_term(self, request: HttpRequest, queryset: QuerySet[PayerContract]) -> Any:
+        return _note_step(
+            self, request, queryset, action="end_at_term", title="End contracts at their term",
+            intro="Each contract stays in force until its term ends, then expires; it is not renewed.",
+            label="Why it is not renewed",
+            perform=lambda c, note: services.payer_contract_end(
+                contract=c, actor=request.user, reason=note
+            ),
+        )  # fmt: skip
+
+
+@admin.register(PayerContractOffer)
+class PayerContractOfferAdmin(admin.ModelAdmin):
+    """Each clinic's answer to a payer contract; staff answer counters here (like rate-agreement
+    counters): accept, reject with a reason, or offer again saying what changed."""
+
+    list_display = [
+        "contract",
+        "clinic",
+        "status",
+        "answer_note",
+        "answered_at",
+        "cooperative_note",
+    ]
+    list_filter = ["status", "contract__payer"]
+    search_fields = ["clinic__legal_name", "clinic__dba_name", "contract__name"]
+    list_select_related = ["contract__payer", "clinic"]
+    readonly_fields = [
+        "contract", "clinic", "status", "answer_note", "answered_by", "answered_on_behalf",
+        "answered_at", "offered_at", "cooperative_note",
+    ]  # fmt: skip
+    actions = ["accept_counter", "reject_counter", "offer_again"]
+
+    class EventInline(admin.TabularInline):
+        model = PayerContractOfferEvent
+        extra = 0
+        can_delete = False
+        fields = ("occurred_at", "side", "from_status", "to_status", "actor", "note")
+        readonly_fields = fields
+
+        def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+            return False
+
+    inlines = [EventInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def _answer(
+        self, request: HttpRequest, offer: PayerContractOffer, answer: str, note: str
+    ) -> Any:
+        return services.payer_contract_counter_answer(
+            offer=offer, actor=request.user, answer=answer, note=note
+        )
+
+    @admin.action(description="Accept the clinic's counter", permissions=["change"])
+    def accept_counter(self, request: HttpRequest, queryset: QuerySet[PayerContractOffer]) -> None:
+        done = 0
+        for offer in queryset:
+            try:
+                self._answer(request, offer, PayerContractOfferStatus.ACCEPTED, "")
+                done += 1
+            except ApplicationError as error:
+                messages.error(request, f"{offer}: {error.message}")
+        if done:
+            messages.success(request, f"{done} counter(s) accepted.")
+
+    @admin.action(
+        description="Reject the clinic's counter (give the reason)", permissions=["change"]
+    )
+    def reject_counter(self, request: HttpRequest, queryset: QuerySet[PayerContractOffer]) -> Any:
+        return _note_step(
+            self, request, queryset, action="reject_counter", title="Reject counters",
+            intro="The clinic sees the reason; its offer is closed as rejected.",
+            label="Why the counter is rejected",
+            perform=lambda o, note: self._answer(request, o, PayerContractOfferStatus.REJECTED, note),
+        )  # fmt: skip
+
+    @admin.action(
+        description="Offer again (say what changed; the clinic answers anew)",
+        permissions=["change"],
+    )
+    def offer_again(self, request: HttpRequest, queryset: QuerySet[PayerContractOffer]) -> Any:
+        return _note_step(
+            self, request, queryset, action="offer_again", title="Offer again",
+            intro="The clinic sees what changed and answers the offer again.",
+            label="What the new offer changes",
+            perform=lambda o, note: self._answer(request, o, PayerContractOfferStatus.OFFERED, note),
+        )  # fmt: skip
 
 
 @admin.register(PayerPolicyUpdate)

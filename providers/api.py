@@ -381,6 +381,15 @@ class OfferLineSerializer(serializers.Serializer):
     code = serializers.CharField()
     description = serializers.CharField()
     member_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    cap_amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        help_text="Most a member is billed for the code per cap period; null when uncapped.",
+    )
+    cap_period = serializers.ChoiceField(
+        choices=[("", "no cap"), ("month", "per calendar month"), ("year", "per calendar year")]
+    )
 
 
 class OfferProposalSerializer(serializers.Serializer):
@@ -537,7 +546,8 @@ class PayerContractStaffSerializer(serializers.ModelSerializer):
         fields = [
             "id", "payer", "payer_name", "name", "term_start", "term_end", "status", "reimbursement_basis",
             "percent_of_medicare", "timely_filing_days", "dispute_process", "dispute_deadline_days",
-            "audit_rights", "termination_notice_days", "other_terms", "participation",
+            "audit_rights", "termination_notice_days", "other_terms", "renewed_from",
+            "participation",
         ]  # fmt: skip
 
     def get_participation(self, obj: Any) -> dict[str, int]:
@@ -564,6 +574,7 @@ class PayerContractOfferSerializer(serializers.ModelSerializer):
             "answer_note",
             "answered_at",
             "offered_at",
+            "cooperative_note",
         ]
 
     def to_representation(self, instance: Any) -> dict[str, Any]:

@@ -508,7 +508,19 @@ def proposal_changes(previous: dict[str, Any] | None, current: dict[str, Any]) -
         elif old_lines[code] != price:
             changes.append(f"{code}: ${old_lines[code]} → ${price}")
     changes.extend(f"{code}: removed" for code in old_lines if code not in new_lines)
+    old_caps = {line[0]: _cap_words(line) for line in previous.get("lines", [])}
+    for line in current.get("lines", []):
+        code, cap = line[0], _cap_words(line)
+        if code in old_caps and len(line) > 3 and old_caps[code] != cap:
+            changes.append(f"{code}: cap {old_caps[code]} → {cap}")
     return changes
+
+
+def _cap_words(line: list[Any]) -> str:
+    """A snapshot line's cap in words: "$300.00 per year", or "none"."""
+    if len(line) < 5 or line[3] is None:
+        return "none"
+    return f"${line[3]} per {line[4]}"
 
 
 # --- Payers ----------------------------------------------------------------------------

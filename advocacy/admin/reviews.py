@@ -9,6 +9,8 @@ from django.db.models import Count, QuerySet, Sum
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from cooperative.money import format_usd
+
 from .. import selectors, services
 from ..models import BillLine, BillReview, BillReviewStatus, ClaimDispute, Referral, ReferralStatus
 from .base import (
@@ -90,8 +92,17 @@ class BillLineInline(_ReadOnlyInline):
         "billed_amount",
         "agreed",
         "overcharge_display",
+        "cap",
     ]
     readonly_fields = fields  # type: ignore[assignment]
+
+    @admin.display(description="cap")
+    def cap(self, line: BillLine) -> Any:
+        if line.cap_flag:
+            return format_html('<strong style="color:{}">{}</strong>', RED, line.cap_flag)
+        if line.cap_amount is not None:
+            return f"{format_usd(line.cap_amount)} per {line.cap_period}"
+        return "—"
 
     @admin.display(description="agreed price")
     def agreed(self, line: BillLine) -> Any:

@@ -176,6 +176,11 @@ class BillLine(models.Model):
     # None when the code is not on the provider's fee schedule (flagged for the advocate).
     agreed_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     overcharge = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    # The fee line's cap (amount per month or year) when it has one, and, when this line took the
+    # member's bills of the code past it, the flag naming the cap and the period used.
+    cap_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    cap_period = models.CharField(max_length=10, blank=True)
+    cap_flag = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["line_number"]
@@ -198,6 +203,10 @@ class BillLine(models.Model):
     @property
     def is_unpriced(self) -> bool:
         return self.agreed_amount is None
+
+    @property
+    def is_over_cap(self) -> bool:
+        return bool(self.cap_flag)
 
 
 class ReferralKind(models.TextChoices):

@@ -22,7 +22,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Case as SqlCase
+from django.db.models import Count, F, Max, Q, Sum, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -31,7 +32,10 @@ from cooperative.audit import audit_record, user_or_none
 from cooperative.exceptions import ApplicationError, ConflictError
 from cooperative.models import AuditAction
 from cooperative.money import MoneyError, format_usd, quantize_cents, to_decimal
+from cooperative.periods import Period
 from providers.models import (
+    PAYER_CONTRACT_IN_FORCE,
+    CapPeriod,
     FeeScheduleLine,
     Payer,
     PayerContract,
@@ -62,8 +66,9 @@ MAX_AMOUNT = Decimal("9999999999.99")
 MAX_UNITS = 9999
 MAX_BILL_FILE_BYTES = 1024 * 1024
 MAX_BILL_FILE_LINES = 2000
-# Contracts whose terms are in force (a contract due for renewal still applies).
-IN_FORCE_CONTRACT_STATUSES = (PayerContractStatus.ACTIVE, PayerContractStatus.RENEWAL_DUE)
+# Contracts whose terms govern the claims of their term: active, due for renewal, decided
+# (renewed or not) and expired ones alike; the date of service picks the term.
+IN_FORCE_CONTRACT_STATUSES = PAYER_CONTRACT_IN_FORCE
 NEVER_IN_FORCE_CONTRACT_STATUSES = (
     PayerContractStatus.NEGOTIATING,
     PayerContractStatus.OFFERED_TO_PROVIDERS,
@@ -213,7 +218,13 @@ def _case_savings_follow(
     lines = BillLine.objects.filter(review__case_id=case.pk).aggregate(
         count=Count("id"),
         billed=Sum("billed_amount"),
-        expected=Sum(Coalesce("agreed_amount", "billed_amount")),
+        # A line over its cap: what the member owed is what was left under the cap.
+        expected=Sum(
+            SqlCase(
+                When(~Q(cap_flag=""), then=F("billed_amount") - F("overcharge")),
+                default=Coalesce("agreed_amount", "billed_amount"),
+            )
+        ),
     )
     amounts: dict[str, Decimal | None] = {}
     if disputes["count"] or lines["count"]:
@@ -573,33 +584,81 @@ def _line_check(data: Any) -> tuple[_CheckedLine | None, list[str]]:
     return _CheckedLine(code, billed, units, description), []
 
 
+def cap_period_of(period: str, day: date) -> tuple[date, date, str]:
+    """The calendar month or calendar year of a fee line's cap containing the date of service:
+    (first day, last day, label)."""
+    if period == CapPeriod.MONTH:
+        month = Period.of(day)
+        return month.first_day, month.last_day, month.label
+    return date(day.year, 1, 1), date(day.year, 12, 31), f"calendar year {day.year}"
+
+
+def _counted_toward_cap(
+    review: BillReview, agreement: RateAgreement, code: str, first: date, last: date
+) -> Decimal:
+    """What the member's bills of this code from the agreement's clinic, dated in the period and
+    already reviewed, count toward the cap: each line's billed amount less the overcharge found
+    (what the member properly owed), so an overcharge flagged once is not counted twice."""
+    total = BillLine.objects.filter(
+        review__case__member_id=review.case.member_id,
+        review__agreement__clinic_id=agreement.clinic_id,
+        review__service_date__range=(first, last),
+        code=code,
+    ).aggregate(total=Sum(F("billed_amount") - F("overcharge")))["total"]
+    return total or ZERO
+
+
 def _priced_lines(
     review: BillReview, agreement: RateAgreement, checked: list[_CheckedLine], first_number: int
 ) -> list[BillLine]:
     """Each line against the agreed price (member price × units): the overcharge when above;
-    no agreed price when the code is not on the fee schedule."""
-    prices = dict(
-        FeeScheduleLine.objects.filter(
+    no agreed price when the code is not on the fee schedule. A fee line with a cap (an amount
+    per calendar month or year per member) also limits what the member owes: the member's
+    earlier bills of the code in that period (this bill's earlier lines included) count toward
+    it, and a line that takes them past the cap is flagged with the cap and the period, the
+    amount beyond the room left counting as overcharge."""
+    fee_lines = {
+        fee.code: fee
+        for fee in FeeScheduleLine.objects.filter(
             agreement=agreement, code__in={line.code for line in checked}
-        ).values_list("code", "member_price")
-    )
+        )
+    }
+    counted: dict[str, Decimal] = {}  # by capped code: counted toward the cap so far
     lines = []
     for number, line in enumerate(checked, start=first_number):
-        price = prices.get(line.code)
-        agreed = quantize_cents(price * line.units) if price is not None else None
-        overcharge = max(line.billed_amount - agreed, ZERO) if agreed is not None else ZERO
-        lines.append(
-            BillLine(
-                review=review,
-                line_number=number,
-                code=line.code,
-                description=line.description,
-                units=line.units,
-                billed_amount=line.billed_amount,
-                agreed_amount=agreed,
-                overcharge=overcharge,
-            )
+        fee = fee_lines.get(line.code)
+        agreed = quantize_cents(fee.member_price * line.units) if fee is not None else None
+        allowed = agreed
+        bill_line = BillLine(
+            review=review,
+            line_number=number,
+            code=line.code,
+            description=line.description,
+            units=line.units,
+            billed_amount=line.billed_amount,
+            agreed_amount=agreed,
         )
+        if fee is not None and fee.cap_amount is not None and agreed is not None:
+            first, last, label = cap_period_of(fee.cap_period, review.service_date)
+            if line.code not in counted:
+                counted[line.code] = _counted_toward_cap(review, agreement, line.code, first, last)
+            before = counted[line.code]
+            room = max(fee.cap_amount - before, ZERO)
+            bill_line.cap_amount = fee.cap_amount
+            bill_line.cap_period = fee.cap_period
+            if line.billed_amount > room:
+                allowed = min(agreed, room)
+                bill_line.cap_flag = (
+                    f"Above the cap of {format_usd(fee.cap_amount)} "
+                    f"{CapPeriod(fee.cap_period).label} ({label}): {format_usd(before)} billed "
+                    f"earlier in the period left {format_usd(room)}."
+                )
+        bill_line.overcharge = (
+            max(line.billed_amount - allowed, ZERO) if allowed is not None else ZERO
+        )
+        if bill_line.cap_amount is not None:
+            counted[line.code] += line.billed_amount - bill_line.overcharge
+        lines.append(bill_line)
     return lines
 
 

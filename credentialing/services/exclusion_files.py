@@ -4,7 +4,9 @@ and matching their records against the network's practitioners and clinics.
 Both are CSV files of tens of thousands of rows, so they are read as a stream of lines: the
 header is checked at once (a wrong header refuses the whole file), each row then becomes an
 `ExclusionRecord` while it is read, and a malformed row is reported with its line number while
-the rest are used. Names are normalized here so that matching compares like with like, and
+the rest are used. A row whose text holds a control character (NUL or any other C0 control but
+tab, CR and LF, or DEL) is such a row: a damaged line is never read as a record, since the
+field it cut or merged could be the NPI, a name or the reinstatement date. Names are normalized here so that matching compares like with like, and
 `SubjectIndex` holds the network's active or suspended subjects (`subjects_to_screen`, two
 queries) by NPI, by name and by business name + state.
 """
@@ -54,6 +56,8 @@ _BUSINESS_SUFFIXES = {
     "LTD", "LIMITED", "PC", "PA", "PLC", "DBA",
 }  # fmt: skip
 _SAM_DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d")
+# C0 controls but tab, LF and CR, and DEL: never in a list's text, always damage.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SAM_OPEN_ENDED = {"", "INDEFINITE"}
 
 
@@ -115,12 +119,52 @@ def record_identity(*, source: str, raw: dict[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
+class _TrackedLines:
+    """The file's lines handed to the CSV reader, keeping those of the record being read (the
+    reader never reads ahead), so that a row can be checked as the text it came from."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+        self.taken: list[str] = []
+
+    def __iter__(self) -> _TrackedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.taken.append(line)
+        return line
+
+
+def _control_character(lines: list[str], first_line: int) -> dict[str, Any] | None:
+    """The first control character in a record's lines, as a line error; None when clean."""
+    for offset, text in enumerate(lines):
+        found = _CONTROL.search(text)
+        if found:
+            char = found.group()
+            name = " (NUL)" if char == "\x00" else ""
+            return {
+                "line": first_line + offset,
+                "error": f"control character U+{ord(char):04X}{name} in the line: not imported",
+            }
+    return None
+
+
 class ParsedExclusions:
     """An exclusion file being read: iterate it once for the exclusions in force; `rows_read`,
-    `inactive` (reinstated or terminated records) and `errors` are final after the iteration."""
+    `inactive` (reinstated or terminated records) and `errors` are final after the iteration.
+    `as_of` is the screening date: a reinstatement (LEIE) or termination (SAM) on or before it
+    has taken effect; one after it has not, and the record is an exclusion in force."""
 
     def __init__(
-        self, *, source: str, reader: Any, columns: list[str], as_of: date, first_line: int
+        self,
+        *,
+        source: str,
+        reader: Any,
+        columns: list[str],
+        as_of: date,
+        first_line: int,
+        lines: _TrackedLines | None = None,
     ) -> None:
         self.source = source
         self.columns = columns
@@ -129,6 +173,7 @@ class ParsedExclusions:
         self.inactive = 0
         self.errors: list[dict[str, Any]] = []
         self._reader = reader
+        self._lines = lines
         self._last_line = first_line
         self._index = {header_key(name): i for i, name in enumerate(columns)}
 
@@ -138,17 +183,26 @@ class ParsedExclusions:
 
     def __iter__(self) -> Iterator[ExclusionRecord]:
         while True:
+            if self._lines is not None:
+                self._lines.taken.clear()
             try:
                 row = next(self._reader)
             except StopIteration:
                 return
-            except csv.Error as error:  # e.g. a NUL byte: that line is lost, the rest is read
+            except (
+                csv.Error
+            ) as error:  # e.g. an unclosed quote: that line is lost, the rest is read
                 line, self._last_line = self._last_line + 1, self._reader.line_num
                 self.rows_read += 1
                 self.errors.append({"line": line, "error": f"unreadable: {error}"})
                 continue
             # A quoted field may span lines: a record starts on the line after the last one.
             line, self._last_line = self._last_line + 1, self._reader.line_num
+            damaged = _control_character(self._lines.taken, line) if self._lines else None
+            if damaged is not None:
+                self.rows_read += 1
+                self.errors.append(damaged)
+                continue
             if not any(cell.strip() for cell in row):
                 continue
             self.rows_read += 1
@@ -184,8 +238,9 @@ class ParsedExclusions:
         business = normalize_business_name(self._cell(row, "BUSNAME"))
         if not last and not first and not business:
             raise ValueError("no name: LASTNAME, FIRSTNAME and BUSNAME are all empty")
-        if dates["REINDATE"] is not None:  # reinstated: no longer excluded
-            return None
+        reinstated_on = dates["REINDATE"]
+        if reinstated_on is not None and reinstated_on <= self.as_of:
+            return None  # reinstated: no longer excluded (a future date: excluded until then)
         return ExclusionRecord(
             line=line, is_individual=bool(last), last_name=last, first_name=first,
             business_name=business, state=self._cell(row, "STATE").upper(), npi=npi,
@@ -346,8 +401,10 @@ def exclusion_file_parse(
     *, source: str, lines: Iterable[str], as_of: date | None = None
 ) -> ParsedExclusions:
     """Check the header now (ApplicationError naming the missing columns), then read rows as the
-    result is iterated; `as_of` (default today) decides whether a SAM termination date has passed."""
-    reader = csv.reader(iter(lines))
+    result is iterated; `as_of` (the screening date, default today) decides whether a LEIE
+    reinstatement or a SAM termination has taken effect."""
+    tracked = _TrackedLines(lines)
+    reader = csv.reader(tracked)
     header = next(reader, None)
     columns = exclusion_header_check(source=source, header=header)
     return ParsedExclusions(
@@ -356,6 +413,7 @@ def exclusion_file_parse(
         columns=columns,
         as_of=as_of or timezone.localdate(),
         first_line=reader.line_num,
+        lines=tracked,
     )
 
 

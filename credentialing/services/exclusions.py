@@ -137,6 +137,11 @@ def screening_run_execute(*, run_id: int, actor: Any = None) -> ScreeningRun:
         return ScreeningRun.objects.get(pk=run_id)
 
 
+def screening_date(run: ScreeningRun) -> date:
+    """The day a run screens as of: the local date it was started."""
+    return timezone.localdate(run.started_at)
+
+
 def _task_key(source: str, subject: Subject, identity: str) -> str:
     return f"exclusion:{source}:{subject[0]}:{subject[1]}:{identity}"
 
@@ -218,8 +223,10 @@ def _screen(run: ScreeningRun, actor: Any) -> None:
     index = SubjectIndex(practitioners, clinics)
     found: dict[Subject, list[tuple[str, ExclusionRecord]]] = defaultdict(list)
     with run.file.open("rb") as handle:
+        # Reinstatements and terminations count as of the day of the screening (the run's
+        # start), not of the list: a monthly rescreen of an older file sees the ones since.
         parsed = exclusion_file_parse(
-            source=run.source, lines=decoded_lines(handle), as_of=run.file_date
+            source=run.source, lines=decoded_lines(handle), as_of=screening_date(run)
         )
         for record in parsed:
             for subject, matched_on in index.matches(record):
@@ -409,6 +416,6 @@ def screening_review_resolve(
 
 
 __all__ = [
-    "screening_rescreen_latest", "screening_review_resolve", "screening_run_create",
+    "screening_date", "screening_rescreen_latest", "screening_review_resolve", "screening_run_create",
     "screening_run_execute",
 ]  # fmt: skip

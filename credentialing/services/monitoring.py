@@ -84,8 +84,20 @@ def _subject_of(application: CredentialingApplication) -> dict[str, Any]:
     return {"practitioner": application.practitioner, "clinic": application.clinic}
 
 
-# An expired license or malpractice policy takes the listing down until renewed (DEA raises a task).
+# An expired license, malpractice (or liability) policy or facility license takes the listing
+# down until renewed: without them the provider may not practise, or practises uninsured.
+# Everything else watched raises the 90/60/30-day and expired tasks only:
+# - DEA: a practitioner without one still practises, only without prescribing controlled drugs;
+# - board certification: optional (a license, not a board, allows practice) and the listing does
+#   not show or depend on it; staff follow up on the task (the directory lists no board status);
+# - facility accreditation: optional (AAAHC, The Joint Commission...; "blank when none"), so its
+#   lapse is not the lapse of a requirement; the facility license is the requirement, and suspends.
 SUSPENDING_KINDS = ("license", "insurance", "facility_license")
+# The watched credentials kept on the application itself (record = the application), by field.
+APPLICATION_EXPIRABLES = {
+    "facility_license": "facility_license_expires_on",
+    "accreditation": "accreditation_expires_on",
+}
 
 
 def expired_credentials(application: CredentialingApplication, *, today: date) -> list[str]:
@@ -105,14 +117,18 @@ class ExpirablesSummary:
 
 
 def expirables_check(*, today: date | None = None) -> ExpirablesSummary:
-    """Daily: warn at 90/60/30 days before expiry; an expired license or policy suspends the listing."""
+    """Daily: warn at 90/60/30 days before expiry (licenses, DEA, policies, board certifications,
+    facility license, accreditation); an expired license, policy or facility license suspends the
+    listing, anything else expired raises a task only (see SUSPENDING_KINDS)."""
     today = today or timezone.localdate()
     summary = ExpirablesSummary()
     horizon = today + timedelta(days=max(EXPIRY_WARNINGS))
     current = (
         CredentialingApplication.objects.filter(is_current=True)
         .select_related("practitioner", "clinic")
-        .prefetch_related("licenses", "dea_registrations", "insurance_policies")
+        .prefetch_related(
+            "licenses", "dea_registrations", "insurance_policies", "board_certifications"
+        )
     )
     for application in current.iterator(chunk_size=500):
         subject = _subject_of(application)
@@ -197,20 +213,35 @@ def listing_holds(application: CredentialingApplication, *, today: date | None =
     return holds
 
 
+def _renewal_check(current: date, expires_on: date) -> None:
+    if expires_on <= current:
+        raise ApplicationError(
+            f"The new expiry must be after the current one ({current:%m/%d/%Y}).",
+            errors={"expires_on": ["Must be after the current expiry."]},
+        )
+
+
+def _listing_back_if_free(application: CredentialingApplication, actor: Any, reason: str) -> None:
+    """A renewal lifts a suspension only when nothing else holds the listing down."""
+    if application.is_current and not listing_holds(application):
+        listing_set(subject=_subject(application), suspend=False, actor=actor, reason=reason)
+
+
 @transaction.atomic
 def expirable_renew(
     *, record: Any, actor: Any, expires_on: date, issued_on: date | None = None
 ) -> Any:
-    """A credential was renewed: record the new expiry; a listing suspended only for it comes back."""
+    """A credential (license, DEA, policy, board certification) was renewed: record the new
+    expiry; a listing suspended only for it comes back."""
     model = type(record)
-    if model.__name__ not in ("License", "DeaRegistration", "MalpracticeInsurance"):
-        raise ApplicationError("Only licenses, DEA registrations and insurance policies renew.")
-    record = model.objects.select_for_update().get(pk=record.pk)
-    if expires_on <= record.expires_on:
+    if model.__name__ not in (
+        "License", "DeaRegistration", "MalpracticeInsurance", "BoardCertification"
+    ):  # fmt: skip
         raise ApplicationError(
-            f"The new expiry must be after the current one ({record.expires_on:%m/%d/%Y}).",
-            errors={"expires_on": ["Must be after the current expiry."]},
+            "Only licenses, DEA registrations, insurance policies and board certifications renew."
         )
+    record = model.objects.select_for_update().get(pk=record.pk)
+    _renewal_check(record.expires_on, expires_on)
     if issued_on is not None and issued_on >= expires_on:
         raise ApplicationError(
             "A credential cannot expire before it was issued.",
@@ -227,11 +258,43 @@ def expirable_renew(
         obj=record,
         detail=f"renewed: expiry {old.isoformat()} -> {expires_on.isoformat()}",
     )
-    application = record.application
-    if application.is_current and not listing_holds(application):
-        reason = f"Renewed: {record} now expires {expires_on:%m/%d/%Y}"
-        listing_set(subject=_subject(application), suspend=False, actor=actor, reason=reason)
+    reason = f"Renewed: {record} now expires {expires_on:%m/%d/%Y}"
+    _listing_back_if_free(record.application, actor, reason)
     return record
+
+
+@transaction.atomic
+def application_expirable_renew(
+    *, application: CredentialingApplication, kind: str, actor: Any, expires_on: date
+) -> CredentialingApplication:
+    """A clinic's facility license or accreditation was renewed: record the new expiry on its
+    current application; a listing suspended only for it comes back."""
+    field_name = APPLICATION_EXPIRABLES.get(kind)
+    if field_name is None:
+        raise ApplicationError(
+            "Only a facility license or an accreditation renews here.",
+            errors={"kind": ["Use facility_license or accreditation."]},
+        )
+    application = CredentialingApplication.objects.select_for_update().get(pk=application.pk)
+    current = getattr(application, field_name)
+    label = "facility license" if kind == "facility_license" else "accreditation"
+    if current is None:
+        raise ApplicationError(
+            f"This application records no {label} expiry to renew.",
+            errors={"expires_on": [f"No {label} on file."]},
+        )
+    _renewal_check(current, expires_on)
+    setattr(application, field_name, expires_on)
+    application.save(update_fields=[field_name, "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=application,
+        detail=f"{label} renewed: expiry {current.isoformat()} -> {expires_on.isoformat()}",
+    )
+    reason = f"Renewed: {label} now expires {expires_on:%m/%d/%Y}"
+    _listing_back_if_free(application, actor, reason)
+    return application
 
 
 # --- Recredentialing and notifications ----------------------------------------------------
@@ -317,7 +380,7 @@ def notifications_due(*, today: date | None = None) -> int:
 
 
 __all__ = [
-    "EXPIRY_WARNINGS", "RECREDENTIALING_LEAD_DAYS", "ExpirablesSummary", "expirable_renew",
+    "APPLICATION_EXPIRABLES", "EXPIRY_WARNINGS", "application_expirable_renew", "RECREDENTIALING_LEAD_DAYS", "ExpirablesSummary", "expirable_renew",
     "expirables_check", "expired_credentials", "listing_holds", "listing_set", "notifications_due",
     "recredentialing_open_due", "staff_task_complete", "staff_task_raise",
 ]  # fmt: skip

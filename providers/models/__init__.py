@@ -45,10 +45,13 @@ from .network import (
     validate_organization_npi,
 )
 from .payers import (
+    PAYER_CONTRACT_IN_FORCE,
     PAYER_CONTRACT_TRANSITIONS,
     Payer,
     PayerContract,
+    PayerContractEvent,
     PayerContractOffer,
+    PayerContractOfferEvent,
     PayerContractOfferStatus,
     PayerContractStatus,
     PayerPolicyUpdate,
@@ -64,6 +67,7 @@ __all__ = [
     "PaymentMethod", "Practitioner", "PractitionerRole", "PractitionerStatus", "PractitionerStatusEvent", "QualityTerm",
     "RateAgreement", "Specialty", "Weekday", "ZipCode", "practitioner_photo_path",
     "validate_individual_npi", "validate_organization_npi", "validate_service_code",
-    "PAYER_CONTRACT_TRANSITIONS", "Payer", "PayerContract", "PayerContractOffer",
+    "PAYER_CONTRACT_IN_FORCE", "PAYER_CONTRACT_TRANSITIONS", "Payer", "PayerContract",
+    "PayerContractEvent", "PayerContractOffer", "PayerContractOfferEvent",
     "PayerContractOfferStatus", "PayerContractStatus", "PayerPolicyUpdate", "ReimbursementBasis",
 ]  # fmt: skip

@@ -235,7 +235,8 @@ class AgreementProposal(models.Model):
     """One version of the terms put on the table (messenger model): who proposed what, when.
 
     `terms` is a snapshot: {"bands": [[min, max, "fee"], ...], "lines": [[code, description,
-    "price"], ...], "scope": "..."}; versions are never changed once written.
+    "price", "cap amount" or null, cap period], ...], "scope": "..."}; versions are never changed
+    once written (those written before caps were snapshotted have three items a line).
     """
 
     agreement = models.ForeignKey(RateAgreement, on_delete=models.PROTECT, related_name="proposals")

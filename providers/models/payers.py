@@ -32,7 +32,21 @@ class PayerContractStatus(models.TextChoices):
     OFFERED_TO_PROVIDERS = "offered_to_providers", "Offered to providers"
     ACTIVE = "active", "Active"
     RENEWAL_DUE = "renewal_due", "Renewal due"
+    # Decided before the term ends: in force until then, like an active contract.
+    RENEWED = "renewed", "Renewed (the next term is a new contract)"
+    NOT_RENEWED = "not_renewed", "Not renewed (ends with its term)"
+    EXPIRED = "expired", "Expired (term ended)"
     TERMINATED = "terminated", "Terminated"
+
+
+# A contract in these statuses governs the claims of its term (the term's dates still decide).
+PAYER_CONTRACT_IN_FORCE = (
+    PayerContractStatus.ACTIVE,
+    PayerContractStatus.RENEWAL_DUE,
+    PayerContractStatus.RENEWED,
+    PayerContractStatus.NOT_RENEWED,
+    PayerContractStatus.EXPIRED,
+)
 
 
 PAYER_CONTRACT_TRANSITIONS: dict[str, set[str]] = {
@@ -45,12 +59,24 @@ PAYER_CONTRACT_TRANSITIONS: dict[str, set[str]] = {
         PayerContractStatus.NEGOTIATING,
         PayerContractStatus.TERMINATED,
     },
-    PayerContractStatus.ACTIVE: {PayerContractStatus.RENEWAL_DUE, PayerContractStatus.TERMINATED},
+    PayerContractStatus.ACTIVE: {
+        PayerContractStatus.RENEWAL_DUE,
+        PayerContractStatus.RENEWED,
+        PayerContractStatus.NOT_RENEWED,
+        PayerContractStatus.EXPIRED,
+        PayerContractStatus.TERMINATED,
+    },
     PayerContractStatus.RENEWAL_DUE: {
         PayerContractStatus.ACTIVE,
         PayerContractStatus.NEGOTIATING,
+        PayerContractStatus.RENEWED,
+        PayerContractStatus.NOT_RENEWED,
+        PayerContractStatus.EXPIRED,
         PayerContractStatus.TERMINATED,
     },
+    PayerContractStatus.RENEWED: {PayerContractStatus.EXPIRED, PayerContractStatus.TERMINATED},
+    PayerContractStatus.NOT_RENEWED: {PayerContractStatus.EXPIRED, PayerContractStatus.TERMINATED},
+    PayerContractStatus.EXPIRED: set(),
     PayerContractStatus.TERMINATED: set(),
 }
 
@@ -83,9 +109,20 @@ class PayerContract(TimeStampedModel):
     audit_rights = models.TextField(blank=True)
     termination_notice_days = models.PositiveIntegerField()
     other_terms = models.TextField(blank=True)
+    renewed_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="renewals",
+        help_text="The contract of the term before, when this one renews it.",
+    )
 
     class Meta:
         ordering = ["payer__name", "-term_start"]
+        indexes = [
+            models.Index(fields=["status", "term_end"], name="payer_contract_status_end_idx")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(term_end__gt=F("term_start")), name="payer_contract_ends_after_start"
@@ -99,6 +136,25 @@ class PayerContract(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.payer.name}: {self.name}"
+
+
+class PayerContractEvent(models.Model):
+    """One row per payer contract status change: who, when, from, to, why."""
+
+    contract = models.ForeignKey(PayerContract, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=30, choices=PayerContractStatus.choices, blank=True)
+    to_status = models.CharField(max_length=30, choices=PayerContractStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    occurred_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id}: {self.from_status or '-'} -> {self.to_status}"
 
 
 class PayerContractOfferStatus(models.TextChoices):
@@ -129,6 +185,9 @@ class PayerContractOffer(models.Model):
     answered_on_behalf = models.BooleanField(default=False)
     answered_at = models.DateTimeField(null=True, blank=True)
     offered_at = models.DateTimeField(auto_now_add=True)
+    cooperative_note = models.TextField(
+        blank=True, help_text="The cooperative's latest answer to the clinic's counter."
+    )
 
     class Meta:
         ordering = ["contract", "clinic__legal_name"]
@@ -140,6 +199,28 @@ class PayerContractOffer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract} → {self.clinic} ({self.get_status_display()})"
+
+
+class PayerContractOfferEvent(models.Model):
+    """One row per answer on a payer contract offer (the clinic's, or the cooperative's to a
+    counter): who, when, from, to, and what they wrote; the offer keeps only the latest."""
+
+    offer = models.ForeignKey(PayerContractOffer, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=20, choices=PayerContractOfferStatus.choices)
+    to_status = models.CharField(max_length=20, choices=PayerContractOfferStatus.choices)
+    side = models.CharField(max_length=20)  # "provider" or "cooperative"
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    on_behalf_of_provider = models.BooleanField(default=False)
+    note = models.TextField(blank=True)
+    occurred_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"offer {self.offer_id}: {self.from_status} -> {self.to_status} ({self.side})"
 
 
 class PayerPolicyUpdate(TimeStampedModel):

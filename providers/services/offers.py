@@ -45,8 +45,15 @@ def terms_snapshot(agreement: RateAgreement) -> dict[str, Any]:
             [b.min_age, b.max_age, str(b.monthly_fee)]
             for b in agreement.age_bands.order_by("min_age")
         ],
+        # [code, description, price, cap amount or None, cap period ("", "month", "year")]
         "lines": [
-            [ln.code, ln.description, str(ln.member_price)]
+            [
+                ln.code,
+                ln.description,
+                str(ln.member_price),
+                None if ln.cap_amount is None else str(ln.cap_amount),
+                ln.cap_period,
+            ]
             for ln in agreement.fee_lines.order_by("code")
         ],
         "scope": agreement.scope_of_services,

@@ -26,6 +26,7 @@ from credentialing.models import (
 )
 from credentialing.services.exclusion_files import (
     LEIE_COLUMNS,
+    decoded_lines,
     exclusion_file_parse,
     normalize_business_name,
 )
@@ -183,6 +184,62 @@ def test_leie_parse_reports_malformed_lines_by_physical_line_and_uses_the_rest()
         {"line": 8, "error": "no name: LASTNAME, FIRSTNAME and BUSNAME are all empty"},
     ]
     assert (parsed.rows_read, parsed.rows_rejected, parsed.inactive) == (7, 4, 1)
+
+
+def test_leie_reinstatement_date_in_the_future_is_an_exclusion_until_that_day():
+    day = datetime.timedelta(days=1)
+    content = leie_file(
+        leie_row(last="PAST", first="ANN", reinstated=f"{FILE_DATE - day:%Y%m%d}"),  # 2
+        leie_row(last="TODAY", first="BEA", reinstated=f"{FILE_DATE:%Y%m%d}"),  # 3
+        leie_row(last="TOMORROW", first="CAL", reinstated=f"{FILE_DATE + day:%Y%m%d}"),  # 4
+        leie_row(last="NEVER", first="DEE"),  # 5
+    )
+    parsed = exclusion_file_parse(
+        source="leie", lines=decoded_lines(io.BytesIO(content)), as_of=FILE_DATE
+    )
+    records = list(parsed)
+
+    # Reinstated on the screening date: no longer excluded that day; the day after: excluded.
+    assert [(r.line, r.last_name) for r in records] == [(4, "TOMORROW"), (5, "NEVER")]
+    assert records[0].raw["REINDATE"] == "20261102"
+    assert (parsed.rows_read, parsed.rows_rejected, parsed.inactive) == (4, 0, 2)
+
+
+def test_leie_line_with_a_control_character_is_reported_by_line_and_not_imported():
+    clean = leie_row(last="CLEAN", first="ONE").encode()
+    content = (
+        leie_file(
+            leie_row(last="SMITH", first="JOHN"),  # 2
+            leie_row(last="SMI\x00TH", first="JOHN"),  # 3: NUL inside a name
+            leie_row(
+                last="BELL", first="ANN", address="1 Main St\nSuite\x07 2"
+            ),  # 4-5: BEL on line 5
+            leie_row(last="TAB", first="OK", address="1 Main St\tRear"),  # 6: a tab is text
+            leie_row(last="ESC", first="X", npi="1234567893\x1b"),  # 7: ESC after the NPI
+            leie_row(last="DEL", first="Y\x7f"),  # 8
+            "\x00\r\n",  # 9: a line of one NUL
+            leie_row(last="VT", first="Z\x0b"),  # 10: a vertical tab would pass for whitespace
+        )
+        + clean
+    )  # 11
+    parsed = exclusion_file_parse(source="leie", lines=decoded_lines(io.BytesIO(content)))
+    records = list(parsed)
+
+    assert [(r.line, r.last_name, r.first_name) for r in records] == [
+        (2, "SMITH", "JOHN"),
+        (6, "TAB", "OK"),
+        (11, "CLEAN", "ONE"),
+    ]
+    assert records[1].raw["ADDRESS"] == "1 Main St\tRear"
+    assert parsed.errors == [
+        {"line": 3, "error": "control character U+0000 (NUL) in the line: not imported"},
+        {"line": 5, "error": "control character U+0007 in the line: not imported"},
+        {"line": 7, "error": "control character U+001B in the line: not imported"},
+        {"line": 8, "error": "control character U+007F in the line: not imported"},
+        {"line": 9, "error": "control character U+0000 (NUL) in the line: not imported"},
+        {"line": 10, "error": "control character U+000B in the line: not imported"},
+    ]
+    assert (parsed.rows_read, parsed.rows_rejected, parsed.inactive) == (9, 6, 0)
 
 
 def test_sam_parse_accepts_its_header_in_any_order_and_case():
@@ -352,6 +409,48 @@ def test_screening_matches_by_npi_name_and_birth_date_and_business(staff, exclud
     assert task.key.startswith(f"exclusion:leie:practitioner:{excluded.pk}:")
     assert task.due_on == timezone.localdate() + datetime.timedelta(days=2)
     assert tasks.filter(clinic=clinic_by_name).count() == 1
+
+
+def test_screening_reads_reinstatement_dates_as_of_the_screening_day(staff, excluded):
+    today = timezone.localdate()
+    reinstated_today = PractitionerFactory()
+    reinstated_since_the_list = PractitionerFactory()
+    content = leie_file(
+        leie_row(last="WHITFIELD", first="DANA", npi=excluded.npi,
+                 reinstated=f"{today + datetime.timedelta(days=30):%Y%m%d}"),  # 2: not yet
+        leie_row(last="A", first="B", npi=reinstated_today.npi, reinstated=f"{today:%Y%m%d}"),
+        leie_row(last="C", first="D", npi=reinstated_since_the_list.npi,
+                 reinstated=f"{FILE_DATE + datetime.timedelta(days=1):%Y%m%d}"),
+    )  # fmt: skip
+    run = screen(content, actor=staff)  # the list of Nov 1, screened today
+
+    hit = result_of(run, excluded)
+    assert (hit.outcome, hit.matched_on, hit.matched_line) == ("hit", "npi", 2)
+    excluded.refresh_from_db()
+    assert excluded.status == PractitionerStatus.SUSPENDED
+    for clear in (reinstated_today, reinstated_since_the_list):
+        assert result_of(run, clear).outcome == "clear"
+        clear.refresh_from_db()
+        assert clear.status == PractitionerStatus.ACTIVE
+    assert (run.rows_read, run.rows_rejected, run.hits) == (3, 0, 1)
+
+
+def test_screening_never_matches_a_line_with_a_nul_byte(staff, excluded):
+    other = PractitionerFactory()
+    content = leie_file(
+        leie_row(last="WHITFIELD", first="DANA", npi=excluded.npi, address="1 Main\x00St"),
+        leie_row(last="X", first="Y", npi=other.npi),
+    )
+    run = screen(content, actor=staff)
+
+    assert run.line_errors == [
+        {"line": 2, "error": "control character U+0000 (NUL) in the line: not imported"}
+    ]
+    assert (run.rows_read, run.rows_rejected, run.hits) == (2, 1, 1)
+    assert result_of(run, excluded).outcome == "clear"
+    excluded.refresh_from_db()
+    assert excluded.status == PractitionerStatus.ACTIVE
+    assert result_of(run, other).matched_line == 3
 
 
 def test_screening_does_not_query_per_subject(staff, excluded):
