@@ -37,7 +37,7 @@ END $$;
 
 
 class Migration(migrations.Migration):
-    dependencies = [("payouts", "0004_run_report")]
+    dependencies = [("payouts", "0006_positive_pay_versions")]
 
     operations = [
         migrations.AddField(

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("providers", "0007_credentialing_fields"),
+        ("providers", "0008_clinic_bank_account_type"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
