@@ -58,6 +58,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "providers.view_payercontractevent",
         "providers.view_payercontractofferevent",
         *(f"members.view_{m}" for m in ("member", "membership", "plan", "employergroup")),
+        "members.view_pcpstandingissue",  # members needing a new PCP
+        "members.view_ageoutnotice",  # members turning 65
         "providers.view_practitionerstatusevent",
         *(
             f"credentialing.{action}_{model}"
@@ -161,8 +163,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
                 "pcpassignment",
                 "rosterentry",
                 "rosterupload",
+                "pcpstandingissue",
+                "ageoutnotice",
             )
         ),  # fmt: skip
+        *(f"payouts.view_{m}" for m in ("payouthold",)),
         "members.add_payment",
         "members.add_paymentimport",
         *(f"payouts.view_{m}" for m in ("bankaccount", "payoutrun", "payoutrunevent", "statement")),

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -20,6 +21,7 @@ from cooperative.exceptions import ApplicationError
 from . import services
 from .forms import PaymentImportForm, PaymentReturnForm, RosterUploadForm, apply_service_errors
 from .models import (
+    AgeOutNotice,
     Consent,
     EmployerGroup,
     EmployerInvoice,
@@ -32,6 +34,7 @@ from .models import (
     PaymentImport,
     PaymentReturnKind,
     PcpAssignment,
+    PcpStandingIssue,
     Plan,
     RosterEntry,
     RosterUpload,
@@ -70,10 +73,29 @@ class ConsentInline(admin.TabularInline):
     readonly_fields = fields
 
 
+class NeedsNewPcpFilter(admin.SimpleListFilter):
+    """Members whose PCP can no longer serve them and who have not chosen a new one."""
+
+    title = "needs a new PCP"
+    parameter_name = "needs_new_pcp"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        open_issues = PcpStandingIssue.objects.filter(resolved_on__isnull=True).values("member_id")
+        if self.value() == "yes":
+            return queryset.filter(pk__in=open_issues)
+        if self.value() == "no":
+            return queryset.exclude(pk__in=open_issues)
+        return queryset
+
+
 @admin.register(Member)
 class MemberAdmin(ReadOnlyAdmin):
     list_display = ["member_number", "last_name", "first_name", "email", "state", "created_at"]
     list_filter = [
+        NeedsNewPcpFilter,
         "state",
         "memberships__status",
         "memberships__plan__code",
@@ -392,7 +414,7 @@ class PaymentAdmin(admin.ModelAdmin):
         )
         context = {
             **self.admin_site.each_context(request), "form": form, "payment": payment,
-            "allocations": allocations, "title": f"Payment {payment.reference} went back",
+            "allocations": allocations, "title": f"Record a return or refund of payment {payment.reference}",
             "opts": self.model._meta,
         }  # fmt: skip
         return TemplateResponse(request, "admin/members/payment/return.html", context)
@@ -417,8 +439,9 @@ class PaymentAdmin(admin.ModelAdmin):
             else:
                 messages.success(
                     request,
-                    f"{batch.applied_count} payments applied, {batch.returned_count} returned, "
-                    f"{batch.duplicate_count} duplicates skipped, "
+                    f"{batch.applied_count} payments applied, "
+                    + (f"{batch.returned_count} returned, " if batch.returned_count else "")
+                    + f"{batch.duplicate_count} duplicates skipped, "
                     f"{batch.rejected_count} lines rejected.",
                 )
                 return redirect(reverse("admin:members_paymentimport_change", args=[batch.pk]))
@@ -537,3 +560,62 @@ class RosterUploadAdmin(admin.ModelAdmin):
         except ApplicationError as error:
             messages.error(request, error.message)
         return redirect(reverse("admin:members_rosterupload_change", args=[pk]))
+
+
+class OpenIssueFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "open"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Still needing a new PCP"), ("no", "Resolved")]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() == "yes":
+            return queryset.filter(resolved_on__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(resolved_on__isnull=False)
+        return queryset
+
+
+@admin.register(PcpStandingIssue)
+class PcpStandingIssueAdmin(ReadOnlyAdmin):
+    """Members needing a new PCP: found by the standing review; resolved when the member chooses
+    a new PCP, the PCP is back in good standing or the membership ends. Staff phone the member
+    (the portal and the email already told them)."""
+
+    list_display = ["member_link", "member_phone", "practitioner", "reason", "effective_on",
+                    "notified_at", "resolved_on", "resolution"]  # fmt: skip
+    list_filter = [
+        OpenIssueFilter,
+        "kind",
+        "resolution",
+        ("effective_on", admin.DateFieldListFilter),
+    ]
+    search_fields = ["member__member_number", "member__last_name", "practitioner__last_name",
+                     "practitioner__npi"]  # fmt: skip
+    list_select_related = ["member", "practitioner"]
+    fields = readonly_fields = ("member", "assignment", "practitioner", "kind", "reason",
+                                "effective_on", "notified_at", "resolved_on", "resolution")  # fmt: skip
+
+    @admin.display(description="member", ordering="member__last_name")
+    def member_link(self, obj: PcpStandingIssue) -> str:
+        return f"{obj.member.last_name}, {obj.member.first_name} ({obj.member.member_number})"
+
+    @admin.display(description="phone")
+    def member_phone(self, obj: PcpStandingIssue) -> str:
+        return obj.member.phone
+
+    def get_ordering(self, request: HttpRequest) -> Any:
+        # The members still needing a new PCP first, the most recent first.
+        return [F("resolved_on").asc(nulls_first=True), "-effective_on", "pk"]
+
+
+@admin.register(AgeOutNotice)
+class AgeOutNoticeAdmin(ReadOnlyAdmin):
+    """Members told they turn 65: the day the membership ends (the month before the birthday)."""
+
+    list_display = ["member", "birthday_65", "ends_on", "notified_at"]
+    list_filter = [("ends_on", admin.DateFieldListFilter)]
+    search_fields = ["member__member_number", "member__last_name"]
+    list_select_related = ["member"]
+    fields = readonly_fields = ("member", "birthday_65", "ends_on", "notified_at")

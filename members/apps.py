@@ -7,6 +7,11 @@ class MembersConfig(AppConfig):
     name = "members"
 
     def ready(self) -> None:
+        from cooperative import hooks
+
+        from .tasks import pcp_standing_review_later
+
+        hooks.register(hooks.PCP_STANDING_CHANGED, pcp_standing_review_later)
         from cooperative.demo import SEEDERS
 
         from .demo import seed_members

@@ -236,6 +236,72 @@ class PcpAssignment(TimeStampedModel):
         return f"{self.member_id} → {self.practitioner_id} from {self.effective_from}"
 
 
+class StandingResolution(models.TextChoices):
+    NEW_PCP = "new_pcp", "Member chose a new PCP"
+    RESTORED = "restored", "PCP back in good standing"
+    MEMBERSHIP_ENDED = "membership_ended", "Membership ended"
+
+
+class PcpStandingIssue(TimeStampedModel):
+    """A member whose PCP can no longer serve them (suspended, excluded, left the clinic, the
+    location closed, no agreement in force): found by the standing review, the member told by
+    email and on their portal, listed for staff until the member has a new PCP (or the PCP is
+    back in good standing). Until then their invoices carry no primary-care fee. History kept:
+    one open issue per assignment at a time."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="standing_issues")
+    assignment = models.ForeignKey(
+        PcpAssignment, on_delete=models.PROTECT, related_name="standing_issues"
+    )
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.PROTECT, related_name="standing_issues"
+    )
+    kind = models.CharField(max_length=20)
+    reason = models.CharField(max_length=200)
+    effective_on = models.DateField(help_text="The first day the PCP is not in good standing.")
+    notified_at = models.DateTimeField(null=True, blank=True)
+    resolved_on = models.DateField(null=True, blank=True)
+    resolution = models.CharField(max_length=20, choices=StandingResolution.choices, blank=True)
+
+    class Meta:
+        ordering = ["-effective_on", "-pk"]
+        verbose_name = "member needing a new PCP"
+        verbose_name_plural = "members needing a new PCP"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment"],
+                condition=Q(resolved_on__isnull=True),
+                name="standing_issue_one_open_per_assignment",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_on__isnull=True, resolution="")
+                | (Q(resolved_on__isnull=False) & ~Q(resolution="")),
+                name="standing_issue_resolved_with_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["resolved_on", "effective_on"], name="standing_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.reason} (from {self.effective_on})"
+
+
+class AgeOutNotice(models.Model):
+    """A member turning 65 is told 90 days ahead that the membership ends at the end of the
+    month before the 65th birthday (the cooperative serves members under 65): one notice per
+    member, kept as proof."""
+
+    member = models.OneToOneField(Member, on_delete=models.PROTECT, related_name="age_out_notice")
+    birthday_65 = models.DateField()
+    ends_on = models.DateField(help_text="The membership's last day: the end of the month before.")
+    notified_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["ends_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} ends {self.ends_on}"
+
+
 class ConsentKind(models.TextChoices):
     TERMS = "terms", "Membership terms"
     PRIVACY = "privacy", "Privacy notice"
@@ -390,7 +456,7 @@ class PaymentImport(TimeStampedModel):
     applied_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0)
     returned_count = models.PositiveIntegerField(
-        default=0, help_text="Lines marked returned or refunded: payments that went back."
+        default=0, db_default=0, help_text="Lines marked returned or refunded: payments that went back."
     )
     rejected_count = models.PositiveIntegerField(default=0)
     total_applied = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
@@ -437,12 +503,13 @@ class Payment(TimeStampedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     note = models.CharField(max_length=200, blank=True)
+    # Database defaults too: payments are bulk-loaded by COPY (imports at scale, the demo).
     return_kind = models.CharField(
-        max_length=10, choices=PaymentReturnKind.choices, blank=True,
+        max_length=10, choices=PaymentReturnKind.choices, blank=True, default="", db_default="",
         help_text="Set once, when the money went back: every month it paid is unpaid again.",
     )  # fmt: skip
     returned_on = models.DateField(null=True, blank=True)
-    return_reason = models.CharField(max_length=200, blank=True)
+    return_reason = models.CharField(max_length=200, blank=True, default="", db_default="")
     returned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -4,7 +4,7 @@ payouts are computed from."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -254,3 +254,50 @@ def roster_entry_get(entry_id: int) -> RosterEntry | None:
     return (
         RosterEntry.objects.select_related("employer_group", "member").filter(pk=entry_id).first()
     )
+
+
+def standing_counts(today: date | None = None) -> dict[str, int]:
+    """For staff: members needing a new PCP, and memberships ending at 65 in the next 90 days."""
+    from .models import AgeOutNotice, PcpStandingIssue
+
+    today = today or timezone.localdate()
+    return {
+        "needing_new_pcp": PcpStandingIssue.objects.filter(resolved_on__isnull=True)
+        .values("member_id")
+        .distinct()
+        .count(),
+        "turning_65": AgeOutNotice.objects.filter(
+            ends_on__gte=today, ends_on__lte=today + timedelta(days=90)
+        ).count(),
+    }
+
+
+def standing_issue_for(member: Member) -> Any:
+    """The member's open standing issue (their PCP can no longer serve them), if any."""
+    from .models import PcpStandingIssue
+
+    return (
+        PcpStandingIssue.objects.filter(member=member, resolved_on__isnull=True)
+        .select_related("practitioner")
+        .order_by("effective_on", "pk")
+        .first()
+    )
+
+
+def household_notices(viewer: Member) -> dict[str, list[Any]]:
+    """What the portal must tell the household first: members whose PCP can no longer serve
+    them (open standing issues), and memberships ending because the member turns 65."""
+    from .models import AgeOutNotice, PcpStandingIssue
+
+    ids = household_of(viewer).values("pk")
+    return {
+        "standing_issues": list(
+            PcpStandingIssue.objects.filter(member_id__in=ids, resolved_on__isnull=True)
+            .select_related("member", "practitioner")
+            .order_by("member_id", "effective_on", "pk")
+            .distinct("member_id")
+        ),
+        "age_outs": list(
+            AgeOutNotice.objects.filter(member_id__in=ids).select_related("member").order_by("ends_on")
+        ),
+    }

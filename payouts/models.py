@@ -308,3 +308,28 @@ class PositivePayFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} positive pay v{self.version}"
+
+
+class PayoutHold(models.Model):
+    """A paid member-month the cooperative does not pass on to the PCP's clinic: the PCP was not
+    in good standing on the month's rule date (its first day), was excluded (LEIE/SAM) from a
+    date in the month or before, or the invoice carried no primary-care fee. Taken once, by the
+    run that found it (never considered again as a late month), and shown in that run's
+    reconciliation with its reason."""
+
+    run = models.ForeignKey(PayoutRun, on_delete=models.PROTECT, related_name="holds")
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="payout_hold")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="payout_holds")
+    period = models.DateField(help_text="The month of membership held.")
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.PROTECT, related_name="payout_holds"
+    )
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["period", "member"]
+        indexes = [models.Index(fields=["run", "period"], name="payout_hold_run_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.period:%Y-%m} held: {self.reason}"

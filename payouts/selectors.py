@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -165,8 +166,24 @@ def run_report(run: PayoutRun) -> dict[str, Any]:
     )
     return {
         "run": run, "by_state": by_state, "by_clinic": by_clinic, "by_practitioner": by_practitioner,
-        "adjustments": adjustments, "reconciliation": reconciliation(run),
+        "adjustments": adjustments, "reconciliation": reconciliation(run), "reasons": run_reasons(run),
     }  # fmt: skip
+
+
+_REASON_GROUPS = (("held", "Held"), ("adjustments", "Adjustment"), ("deferred", "Deferred"))
+_KIND_LABELS = {"month": "month", "late": "month paid late", "reversal": "reversal"}
+
+
+def run_reasons(run: PayoutRun) -> list[dict[str, Any]]:
+    """What the snapshot held, adjusted and deferred, by reason (from the stored figures)."""
+    rows = []
+    for key, label in _REASON_GROUPS:
+        for entry in run.figures.get(key, []):
+            rows.append({
+                "group": key, "what": f"{label}: {_KIND_LABELS.get(entry['kind'], entry['kind'])}",
+                "reason": entry["reason"], "count": entry["count"], "amount": Decimal(entry["amount"]),
+            })  # fmt: skip
+    return rows
 
 
 def run_report_csv(run: PayoutRun) -> str:
@@ -201,6 +218,11 @@ def run_report_csv(run: PayoutRun) -> str:
     writer.writerow(["reconciliation", "balances" if balance.balances else "DOES NOT BALANCE", "", "",
                      balance.on_statements, money(balance.roster_fees_total), money(balance.adjustments_total),
                      money(balance.statements_total)])  # fmt: skip
+    for row in report["reasons"]:
+        if row["group"] != "adjustments":  # adjustments are listed line by line above
+            writer.writerow(
+                [row["group"], row["reason"], "", "", row["count"], "", "", money(row["amount"])]
+            )
     return buffer.getvalue()
 
 

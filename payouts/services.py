@@ -22,7 +22,8 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from cooperative.audit import audit_record, user_or_none
@@ -39,6 +40,7 @@ from .models import (
     BankAccount,
     LineKind,
     PaidOutMonth,
+    PayoutHold,
     PayoutRun,
     PayoutRunEvent,
     PayoutRunStatus,
@@ -197,6 +199,7 @@ class _Line:
     age_band: str
     amount: Decimal
     reverses: int | None = None  # the ledger row a reversal line reverses
+    reason: str = ""  # why an adjustment is made (shown in the reconciliation)
 
 
 # What a line needs of an invoice, read as plain values: at 100,000 member-months building
@@ -206,22 +209,54 @@ _INVOICE_VALUES = ("pk", "member_id", "period", "practitioner_id", "member__memb
                    "pcp_assignment__practitioner_role__location__clinic_id")  # fmt: skip
 
 
-def _lines_from_invoices(queryset: Any, kind: str, by_clinic: dict[int, list[_Line]]) -> None:
-    for (
-        pk,
-        member_id,
-        period,
-        practitioner_id,
-        number,
-        last,
-        first,
-        band,
-        fee,
-        clinic_id,
-    ) in queryset.values_list(*_INVOICE_VALUES).iterator(chunk_size=10_000):
-        by_clinic[clinic_id].append(
-            _Line(kind, pk, member_id, period, practitioner_id, number, last, first, "", band, fee)
-        )
+def _lines_from_invoices(queryset: Any, kind: str) -> list[tuple[int, _Line]]:
+    return [
+        (clinic_id, _Line(kind, pk, member_id, period, practitioner_id, number, last, first, "", band, fee,
+                          reason="paid late" if kind == LineKind.LATE else ""))
+        for pk, member_id, period, practitioner_id, number, last, first, band, fee, clinic_id
+        in queryset.values_list(*_INVOICE_VALUES).iterator(chunk_size=10_000)
+    ]  # fmt: skip
+
+
+def _holds_split(
+    candidates: list[tuple[int, _Line]],
+) -> tuple[list[tuple[int, _Line]], list[tuple[_Line, str]]]:
+    """The member-months to pay, and those to hold with the reason: the invoice carried no
+    primary-care fee; the PCP was excluded (LEIE/SAM) from a day of the month or before; the
+    PCP was not in good standing on the month's rule date, its first day (read through the
+    providers selector, once per month and practitioner)."""
+    from providers.models import Practitioner
+    from providers.selectors import pcp_standings
+
+    by_period: dict[date, set[int]] = defaultdict(set)
+    for _, line in candidates:
+        by_period[line.period].add(line.practitioner_id)
+    standings = {
+        (pk, period): standing
+        for period, pcps in by_period.items()
+        for pk, standing in pcp_standings(pcps, period).items()
+    }
+    excluded_from = dict(
+        Practitioner.objects.filter(
+            pk__in={pk for pcps in by_period.values() for pk in pcps}, excluded_from__isnull=False
+        ).values_list("pk", "excluded_from")
+    )
+    pay: list[tuple[int, _Line]] = []
+    held: list[tuple[_Line, str]] = []
+    for clinic_id, line in candidates:
+        excluded = excluded_from.get(line.practitioner_id)
+        standing = standings[(line.practitioner_id, line.period)]
+        if excluded is not None and excluded <= Period.of(line.period).last_day:
+            held.append((line, f"PCP excluded (LEIE/SAM) from {excluded:%B %-d, %Y}"))
+        elif line.amount <= 0:
+            held.append((line, "No primary-care fee on the invoice (PCP not in good standing)"))
+        elif not standing.is_good:
+            held.append(
+                (line, f"PCP not in good standing on {line.period:%B %-d, %Y}: {standing.reason}")
+            )
+        else:
+            pay.append((clinic_id, line))
+    return pay, held
 
 
 def _already_paid_out() -> Exists:
@@ -231,6 +266,11 @@ def _already_paid_out() -> Exists:
             member_id=OuterRef("member_id"), period=OuterRef("period"), reversed_by__isnull=True
         )
     )
+
+
+def _already_held() -> Exists:
+    """A run already held the invoice's member-month (it is never taken again)."""
+    return Exists(PayoutHold.objects.filter(invoice_id=OuterRef("pk")))
 
 
 def payout_run_snapshot(*, run_id: int, today: date | None = None) -> PayoutRun:
@@ -249,8 +289,9 @@ def payout_run_snapshot(*, run_id: int, today: date | None = None) -> PayoutRun:
         period = Period.of(run.period)
         paid_out = PaidOutMonth.objects.filter(reversed_by__isnull=True)
         by_clinic: dict[int, list[_Line]] = defaultdict(list)
-        _lines_from_invoices(
-            paid_member_months(period).exclude(_already_paid_out()), LineKind.MONTH, by_clinic
+        candidates = _lines_from_invoices(
+            paid_member_months(period).exclude(_already_paid_out()).exclude(_already_held()),
+            LineKind.MONTH,
         )
         first_run = (
             PayoutRun.objects.exclude(status=PayoutRunStatus.CANCELLED)
@@ -264,18 +305,39 @@ def payout_run_snapshot(*, run_id: int, today: date | None = None) -> PayoutRun:
             )
             .exclude(status=InvoiceStatus.VOID)
             .exclude(_already_paid_out())
+            .exclude(_already_held())
             .order_by("period", "pk")
         )
-        _lines_from_invoices(late, LineKind.LATE, by_clinic)
+        candidates += _lines_from_invoices(late, LineKind.LATE)
+        to_pay, held = _holds_split(candidates)
+        for clinic_id, line in to_pay:
+            by_clinic[clinic_id].append(line)
+        _holds_create(run, held)
+        # Reversals: a paid-out month whose payment went back (or invoice was voided), and any
+        # paid-out month of a practitioner excluded from a day of that month or before — even
+        # when the exclusion is found later.
+        excluded = Q(
+            line__practitioner__excluded_from__isnull=False,
+            period__gte=TruncMonth("line__practitioner__excluded_from"),
+        )
         reversed_rows = (
             paid_out.filter(
-                Q(invoice__settled_at__isnull=True) | Q(invoice__status=InvoiceStatus.VOID)
+                Q(invoice__settled_at__isnull=True)
+                | Q(invoice__status=InvoiceStatus.VOID)
+                | excluded
             )
-            .select_related("line__statement")
+            .select_related("line__statement", "line__practitioner", "invoice")
             .order_by("pk")
         )
         for ledger in reversed_rows:
             original = ledger.line
+            excluded_from = original.practitioner.excluded_from
+            if excluded_from is not None and Period.of(original.period).last_day >= excluded_from:
+                reason = f"PCP excluded (LEIE/SAM) from {excluded_from:%B %-d, %Y}"
+            elif ledger.invoice.status == InvoiceStatus.VOID:
+                reason = "invoice voided"
+            else:
+                reason = "payment returned or refunded"
             by_clinic[original.statement.clinic_id].append(
                 _Line(
                     kind=LineKind.REVERSAL, invoice_id=original.invoice_id, member_id=original.member_id,
@@ -283,6 +345,7 @@ def payout_run_snapshot(*, run_id: int, today: date | None = None) -> PayoutRun:
                     member_number=original.member_number, last_name=original.last_name,
                     first_name=original.first_name, practitioner_name=original.practitioner_name,
                     age_band=original.age_band, amount=-original.amount, reverses=ledger.pk,
+                    reason=reason,
                 )
             )  # fmt: skip
         names = {
@@ -299,7 +362,17 @@ def payout_run_snapshot(*, run_id: int, today: date | None = None) -> PayoutRun:
         # The month's figures as of this instant, in this transaction: what the run shows
         # forever after, whatever is paid late later.
         taken = replace(reconciliation_compute(run), taken_at=timezone.now().isoformat())
-        run.figures = {**run.figures, "reconciliation": taken.as_json()}
+        paid_clinics = set(Statement.objects.filter(run=run).values_list("clinic_id", flat=True))
+        run.figures = {
+            **run.figures, "reconciliation": taken.as_json(),
+            # Adjustments on the statements, and those of clinics whose total was not positive
+            # (deferred: taken again next month), each by kind and reason.
+            "adjustments": _reasons(line for clinic, lines in by_clinic.items() for line in lines
+                                    if line.kind != LineKind.MONTH and clinic in paid_clinics),
+            "deferred": _reasons(line for clinic, lines in by_clinic.items() for line in lines
+                                 if clinic not in paid_clinics),
+            "held": _reasons(replace(line, reason=reason) for line, reason in held),
+        }  # fmt: skip
         PayoutRun.objects.filter(pk=run.pk).update(figures=run.figures)
         _transition(run, PayoutRunStatus.RENDERING, reason="snapshot taken")
         # Largest first: the workers stay busy to the end instead of waiting on one long statement.
@@ -320,6 +393,32 @@ def payout_run_snapshot(*, run_id: int, today: date | None = None) -> PayoutRun:
         else:
             transaction.on_commit(lambda: _enqueue("payouts.run_finalize", run.pk))
     return run
+
+
+def _holds_create(run: PayoutRun, held: list[tuple[_Line, str]]) -> None:
+    PayoutHold.objects.bulk_create(
+        [
+            PayoutHold(
+                run=run, invoice_id=line.invoice_id, member_id=line.member_id, period=line.period,
+                practitioner_id=line.practitioner_id, amount=line.amount, reason=reason[:200],
+            )
+            for line, reason in held
+        ],
+        batch_size=5000,
+    )  # fmt: skip
+
+
+def _reasons(lines: Any) -> list[dict[str, Any]]:
+    """Adjustment or held lines summed by kind and reason, for the stored reconciliation."""
+    sums: dict[tuple[str, str], list[Any]] = {}
+    for line in lines:
+        entry = sums.setdefault((line.kind, line.reason), [0, ZERO])
+        entry[0] += 1
+        entry[1] += line.amount
+    return [
+        {"kind": kind, "reason": reason, "count": count, "amount": str(amount)}
+        for (kind, reason), (count, amount) in sorted(sums.items())
+    ]
 
 
 _LINE_FIELDS = ("statement_id", "kind", "invoice_id", "member_id", "period", "practitioner_id",
@@ -461,6 +560,8 @@ class Reconciliation:
     on_statements: int
     deferred: int  # paid this month but on no statement (their clinic's total was not positive)
     taken_at: str = ""  # when the snapshot took these figures (ISO); "" when computed now
+    held: int = 0  # paid this month but held: the PCP was not in good standing (see PayoutHold)
+    held_total: Decimal = ZERO
 
     @property
     def balances(self) -> bool:
@@ -468,7 +569,7 @@ class Reconciliation:
             self.statements_total
             == self.lines_total
             == self.roster_fees_total + self.adjustments_total
-            and self.paid_member_months == self.on_statements + self.deferred
+            and self.paid_member_months == self.on_statements + self.deferred + self.held
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -481,6 +582,8 @@ class Reconciliation:
             "on_statements": self.on_statements,
             "deferred": self.deferred,
             "taken_at": self.taken_at,
+            "held": self.held,
+            "held_total": str(self.held_total),
         }
 
     @classmethod
@@ -494,6 +597,8 @@ class Reconciliation:
             on_statements=int(data["on_statements"]),
             deferred=int(data["deferred"]),
             taken_at=data.get("taken_at", ""),
+            held=int(data.get("held", 0)),
+            held_total=Decimal(data.get("held_total", "0.00")),
         )
 
 
@@ -518,6 +623,8 @@ def reconciliation_compute(run: PayoutRun) -> Reconciliation:
     in_ledger = PaidOutMonth.objects.filter(
         period=run.period, reversed_by__isnull=True, invoice__in=paid.values("pk")
     ).count()
+    holds = PayoutHold.objects.filter(run=run, period=run.period, invoice__in=paid.values("pk"))
+    held = holds.aggregate(n=Count("pk"), t=Sum("amount"))
     return Reconciliation(
         statements_total=Statement.objects.filter(run=run, reissue_of__isnull=True).aggregate(
             t=Sum("amount")
@@ -529,7 +636,9 @@ def reconciliation_compute(run: PayoutRun) -> Reconciliation:
         or ZERO,
         paid_member_months=paid_count,
         on_statements=on_statements,
-        deferred=paid_count - in_ledger,
+        deferred=paid_count - in_ledger - held["n"],
+        held=held["n"],
+        held_total=held["t"] or ZERO,
     )
 
 

@@ -86,6 +86,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "run": run, "progress": selectors.run_progress(run), "page_obj": page, "search": search,
         "is_active": run.status in ACTIVE, "nav": "payouts",
         "balance": services.reconciliation(run) if run.status == PayoutRunStatus.COMPLETED else None,
+        "reasons": selectors.run_reasons(run),
         "voided_total": Statement.objects.filter(run=run, status="voided").aggregate(t=Sum("amount"))["t"],
         "positive_pay_versions": list(selectors.positive_pay_versions(run)),
     }  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -555,3 +555,149 @@ def payer_contract_offers_for(user: Any) -> QuerySet[PayerContractOffer]:
 
 def payer_policies_recent() -> QuerySet[PayerPolicyUpdate]:
     return PayerPolicyUpdate.objects.select_related("payer").order_by("-published_on", "-pk")
+
+
+# --- A PCP's standing --------------------------------------------------------------------
+
+
+class StandingKind:
+    """Why a practitioner cannot serve members as their PCP on a date ("" = good standing)."""
+
+    GOOD = ""
+    EXCLUDED = "excluded"
+    SUSPENDED = "suspended"
+    INACTIVE = "inactive"
+    NO_ROLE = "no_role"
+    LOCATION_CLOSED = "location_closed"
+    CLINIC_INACTIVE = "clinic_inactive"
+    NO_AGREEMENT = "no_agreement"
+
+
+@dataclass(frozen=True)
+class PcpStanding:
+    """A practitioner's standing as a PCP on one date, with the reason in plain words."""
+
+    practitioner_id: int
+    on: date
+    kind: str = StandingKind.GOOD
+    reason: str = ""
+
+    @property
+    def is_good(self) -> bool:
+        return self.kind == StandingKind.GOOD
+
+
+def _statuses_on(event_model: Any, owner: str, current: dict[int, str], on: date) -> dict[int, str]:
+    """Each owner's status on `on` from its status events: the last change made by the end of
+    that day; before its first change, the status that change moved from; with no change at
+    all, the status it has now."""
+    end = timezone.make_aware(datetime.combine(on + timedelta(days=1), time.min))
+    events = event_model.objects.filter(**{f"{owner}_id__in": list(current)})
+    before = {
+        pk: status
+        for pk, status in events.filter(occurred_at__lt=end)
+        .order_by(f"{owner}_id", "-occurred_at", "-pk")
+        .distinct(f"{owner}_id")
+        .values_list(f"{owner}_id", "to_status")
+    }
+    after = {
+        pk: status
+        for pk, status in events.filter(occurred_at__gte=end)
+        .order_by(f"{owner}_id", "occurred_at", "pk")
+        .distinct(f"{owner}_id")
+        .values_list(f"{owner}_id", "from_status")
+    }
+    return {
+        pk: before[pk] if pk in before else (after[pk] or "pending") if pk in after else now
+        for pk, now in current.items()
+    }
+
+
+def pcp_standings(practitioner_ids: Any, on: date) -> dict[int, PcpStanding]:
+    """Whether each practitioner can serve members as their PCP on `on`, and if not why, in
+    the order a member would be told: excluded from federal health programs (LEIE/SAM) from a
+    date on or before `on`; listing not active that day (suspended, inactive); no primary-care
+    role open that day; its location closed; its clinic not active that day; no rate agreement
+    in force that day (active, or expired since, with a term covering it). A handful of queries
+    for any number of practitioners: payouts and invoicing call it once per month."""
+    ids = sorted({int(pk) for pk in practitioner_ids})
+    if not ids:
+        return {}
+    from .models import ClinicStatusEvent, PractitionerStatusEvent
+
+    rows = {
+        pk: (status, excluded_from)
+        for pk, status, excluded_from in Practitioner.objects.filter(pk__in=ids).values_list(
+            "pk", "status", "excluded_from"
+        )
+    }
+    statuses = _statuses_on(
+        PractitionerStatusEvent, "practitioner", {pk: row[0] for pk, row in rows.items()}, on
+    )
+    roles = list(
+        PractitionerRole.objects.filter(
+            practitioner_id__in=ids, is_primary_care=True, start_date__lte=on
+        )
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
+        .values_list("practitioner_id", "location__is_active", "location__clinic_id", "location__clinic__status")
+        .order_by("start_date", "pk")
+    )  # fmt: skip
+    clinic_statuses = _statuses_on(
+        ClinicStatusEvent, "clinic", {clinic: status for _, _, clinic, status in roles}, on
+    )
+    agreements = set(
+        RateAgreement.objects.filter(
+            clinic_id__in={clinic for _, _, clinic, _ in roles},
+            status__in=[AgreementStatus.ACTIVE, AgreementStatus.EXPIRED],
+            term_start__lte=on,
+            term_end__gte=on,
+        ).values_list("clinic_id", "practitioner_id")
+    )
+    result: dict[int, PcpStanding] = {}
+    for pk in ids:
+        if pk not in rows:
+            result[pk] = PcpStanding(pk, on, StandingKind.INACTIVE, "No longer in the network")
+            continue
+        excluded_from = rows[pk][1]
+        status = statuses[pk]
+        own = [(active, clinic) for who, active, clinic, _ in roles if who == pk]
+        open_roles = [(active, clinic) for active, clinic in own if active]
+        serving = [
+            clinic for _, clinic in open_roles if clinic_statuses[clinic] == ClinicStatus.ACTIVE
+        ]
+        if excluded_from is not None and excluded_from <= on:
+            standing = PcpStanding(pk, on, StandingKind.EXCLUDED,
+                                   f"Excluded from federal health programs from {excluded_from:%B %-d, %Y}")  # fmt: skip
+        elif status == PractitionerStatus.SUSPENDED:
+            standing = PcpStanding(pk, on, StandingKind.SUSPENDED, "Their listing is suspended")
+        elif status != PractitionerStatus.ACTIVE:
+            standing = PcpStanding(
+                pk, on, StandingKind.INACTIVE, "No longer practising with the cooperative"
+            )
+        elif not own:
+            standing = PcpStanding(
+                pk,
+                on,
+                StandingKind.NO_ROLE,
+                "No longer practising primary care at a cooperative clinic",
+            )
+        elif not open_roles:
+            standing = PcpStanding(
+                pk, on, StandingKind.LOCATION_CLOSED, "Their clinic location closed"
+            )
+        elif not serving:
+            standing = PcpStanding(
+                pk,
+                on,
+                StandingKind.CLINIC_INACTIVE,
+                "Their clinic no longer works with the cooperative",
+            )
+        elif not any(
+            (clinic, None) in agreements or (clinic, pk) in agreements for clinic in serving
+        ):
+            standing = PcpStanding(pk, on, StandingKind.NO_AGREEMENT,
+                                   f"No rate agreement in force for {on:%B %Y}")  # fmt: skip
+        else:
+            standing = PcpStanding(pk, on)
+        result[pk] = standing
+    return result

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.files.base import ContentFile, File
@@ -29,6 +29,7 @@ from django.utils import timezone
 from cooperative.audit import audit_record, user_or_none
 from cooperative.exceptions import ApplicationError, ConflictError
 from cooperative.models import AuditAction
+from providers import services as provider_services
 from providers.models import (
     Clinic,
     ClinicStatusEvent,
@@ -54,6 +55,7 @@ from .exclusion_files import (
     SubjectIndex,
     decoded_lines,
     exclusion_file_parse,
+    header_key,
     record_identity,
     subjects_to_screen,
 )
@@ -182,6 +184,38 @@ def screening_rescreen_latest(
     return runs
 
 
+def exclusion_date_of(source: str, raw: dict[str, str]) -> date | None:
+    """The date an exclusion took effect, as its list gives it (LEIE EXCLDATE, SAM Active
+    Date); None when the line has none or it cannot be read."""
+    keyed = {header_key(k): (v or "").strip() for k, v in raw.items()}
+    value = keyed.get(
+        header_key("Active Date" if source == ExclusionSource.SAM else "EXCLDATE"), ""
+    )
+    for pattern in ("%Y%m%d", "%m/%d/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, pattern).date()  # noqa: DTZ007 - a calendar date
+        except ValueError:
+            continue
+    return None
+
+
+def _exclusion_date_record(
+    obj: Practitioner | Clinic, source: str, raw: dict[str, str], *, fallback: date, actor: Any
+) -> None:
+    """A practitioner matched (and suspended) is excluded from the list's exclusion date, or
+    the file's date when the line gives none; an earlier date already on record is kept."""
+    if not isinstance(obj, Practitioner):
+        return
+    excluded_from = exclusion_date_of(source, raw) or fallback
+    current = Practitioner.objects.values_list("excluded_from", flat=True).get(pk=obj.pk)
+    if current is not None and current <= excluded_from:
+        return
+    provider_services.practitioner_exclusion_set(
+        practitioner=obj, excluded_from=excluded_from, actor=actor,
+        reason=f"{ExclusionSource(source).label} exclusion",
+    )  # fmt: skip
+
+
 def _subject_of(result: ScreeningResult) -> Subject:
     if result.practitioner_id:
         return ("practitioner", result.practitioner_id)
@@ -280,6 +314,7 @@ def _screen(run: ScreeningRun, actor: Any) -> None:
                 f"(line {record.line}, run #{run.pk})"
             )
             listing_set(subject=obj, suspend=True, actor=actor, reason=reason)
+            _exclusion_date_record(obj, run.source, record.raw, fallback=run.file_date, actor=actor)
         if result.review_status == ReviewStatus.OPEN:
             staff_task_raise(
                 key=_task_key(run.source, _subject_of(result), record.identity),
@@ -391,6 +426,10 @@ def screening_review_resolve(
     if decision == ReviewStatus.CONFIRMED:  # a name-only match suspends once confirmed
         reason = f"{SUSPENSION_REASON_PREFIX}: match confirmed by review (result #{result.pk})"
         listing_set(subject=_subject_get(subject), suspend=True, actor=actor, reason=reason)
+        _exclusion_date_record(
+            _subject_get(subject), source, result.matched_record, fallback=result.run.file_date,
+            actor=actor,
+        )  # fmt: skip
     elif (
         _suspended_by_screening(subject)
         and not _expired_credentials_of(subject)
@@ -406,6 +445,11 @@ def screening_review_resolve(
     ):
         reason = f"Exclusion review cleared (result #{result.pk}): {notes.strip()}"[:500]
         listing_set(subject=_subject_get(subject), suspend=False, actor=actor, reason=reason)
+        if subject[0] == "practitioner":
+            provider_services.practitioner_exclusion_set(
+                practitioner=Practitioner.objects.get(pk=subject[1]), excluded_from=None,
+                actor=actor, reason=reason,
+            )  # fmt: skip
     audit_record(
         actor=actor,
         action=AuditAction.UPDATE,

@@ -6,3 +6,4 @@ from .billing import *  # noqa: F403
 from .employers import *  # noqa: F403
 from .enrollment import *  # noqa: F403
 from .memberships import *  # noqa: F403
+from .standing import *  # noqa: F403

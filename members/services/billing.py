@@ -26,7 +26,7 @@ from cooperative.money import MoneyError, quantize_cents, to_decimal
 from cooperative.periods import Period
 from cooperative.uploads import CSV_MAX_BYTES, csv_text
 from providers.models import Practitioner
-from providers.selectors import active_agreement_for
+from providers.selectors import PcpStanding, active_agreement_for, pcp_standings
 
 from ..models import (
     EmployerGroup,
@@ -68,6 +68,8 @@ class InvoiceRun:
     already_invoiced: int = 0
     without_pcp: list[str] = field(default_factory=list)
     without_price: list[str] = field(default_factory=list)
+    # Invoiced without a primary-care fee: (member number, why the PCP is not in good standing).
+    without_pcp_fee: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _fee_bands(
@@ -96,8 +98,12 @@ def invoices_generate(
     of the month, not ended before it) that has no invoice for it yet. Idempotent: the unique
     (membership, month) constraint makes a second run create nothing. The PCP is the one
     assigned on the first of the month; the fee the agreement's band for the member's age then.
-    Employer shares are billed on one employer invoice per group and month, whose amount is
-    recomputed as the sum of its lines. Available credits are applied at the end."""
+    A PCP not in good standing on the first of the month (suspended, excluded, no role, no
+    agreement in force, ...) is not charged for: the invoice carries no primary-care fee, only
+    the cooperative's portion, and the member is listed with the reason (and the standing
+    review tells them to choose a new PCP). Employer shares are billed on one employer invoice
+    per group and month, whose amount is recomputed as the sum of its lines. Available credits
+    are applied at the end."""
     first = period.first_day
     now = now or timezone.now()
     run = InvoiceRun(period=period)
@@ -122,6 +128,7 @@ def invoices_generate(
         )
     }
     fee_cache: dict[int, list[tuple[int, int, Decimal]]] = {}
+    standing_cache: dict[int, PcpStanding] = {}
     touched_groups: set[int] = set()
     bill_tos: set[int] = set()
     chunk: list[tuple[Any, ...]] = []
@@ -143,6 +150,7 @@ def invoices_generate(
         }
         missing = {p for _, p in pcp_of.values() if p not in fee_cache}
         fee_cache.update(_fee_bands(sorted(missing), first))
+        standing_cache.update(pcp_standings(missing, first))
         rows: list[tuple[Any, ...]] = []
         for membership_id, member_id, plan_id, group_id, number, birth, subscriber_id in chunk:
             if member_id not in pcp_of:
@@ -150,11 +158,16 @@ def invoices_generate(
                 continue
             assignment_id, practitioner_id = pcp_of[member_id]
             age = age_on(birth, first)
-            band = _band(fee_cache[practitioner_id], age)
-            if band is None:
-                run.without_price.append(number)
-                continue
-            fee = band[2]
+            standing = standing_cache[practitioner_id]
+            if standing.is_good:
+                band = _band(fee_cache[practitioner_id], age)
+                if band is None:
+                    run.without_price.append(number)
+                    continue
+                fee, band_label = band[2], f"{band[0]}–{band[1]}"
+            else:
+                fee, band_label = ZERO, ""
+                run.without_pcp_fee.append((number, standing.reason))
             portion = plans[plan_id].cooperative_portion
             amount = quantize_cents(fee + portion)
             group = groups.get(group_id) if group_id else None
@@ -175,7 +188,7 @@ def invoices_generate(
             settled_now = paid_now and group_invoice_id is None
             rows.append((
                 membership_id, member_id, subscriber_id or member_id, first, practitioner_id,
-                assignment_id, age, f"{band[0]}–{band[1]}", fee, portion, amount, share,
+                assignment_id, age, band_label, fee, portion, amount, share,
                 member_amount, ZERO, group_invoice_id, now if paid_now else None,
                 now if settled_now else None, InvoiceStatus.PAID if settled_now else InvoiceStatus.OPEN,
             ))  # fmt: skip
@@ -563,6 +576,7 @@ def payment_return(
     if payment.member_id is not None:
         payer: Any = Member.objects.select_for_update().get(pk=payment.member_id)
     else:
+        assert payment.employer_group_id is not None
         payer = EmployerGroup.objects.select_for_update().get(pk=payment.employer_group_id)
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.return_kind:
@@ -586,6 +600,7 @@ def payment_return(
                     updates["status"] = InvoiceStatus.OPEN
             Invoice.objects.filter(pk=invoice.pk).update(**updates)
         else:
+            assert allocation.employer_invoice_id is not None
             employer_invoice = EmployerInvoice.objects.select_for_update().get(
                 pk=allocation.employer_invoice_id
             )

@@ -20,7 +20,16 @@ from cooperative.periods import Period
 from cooperative.validators import normalize_phone, normalize_zip, validate_served_state
 from providers.models import Practitioner
 
-from ..models import Member, Membership, MembershipEvent, MembershipStatus, PcpAssignment, Plan
+from ..models import (
+    Member,
+    Membership,
+    MembershipEvent,
+    MembershipStatus,
+    PcpAssignment,
+    PcpStandingIssue,
+    Plan,
+    StandingResolution,
+)
 from .billing import invoice_reprice_for_pcp, invoice_void_for_membership
 from .enrollment import age_on, pcp_place_take
 
@@ -110,6 +119,10 @@ def pcp_change(
         effective_from=max(start, current.effective_from) if current else start,
     )  # fmt: skip
     invoice_reprice_for_pcp(assignment=assignment)
+    # A member told to choose a new PCP has: off the staff's "needing a new PCP" list.
+    PcpStandingIssue.objects.filter(member=locked_member, resolved_on__isnull=True).update(
+        resolved_on=today, resolution=StandingResolution.NEW_PCP
+    )
     audit_record(
         actor=actor, action=AuditAction.UPDATE, obj=locked_member,
         detail=f"PCP change to {place.practitioner.npi} from {assignment.effective_from}",

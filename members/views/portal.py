@@ -67,7 +67,8 @@ def portal_home(request: HttpRequest, viewer: Member) -> HttpResponse:
     return render(
         request, "members/portal_home.html",
         {"viewer": viewer, "household": household, "balance": balance, "latest_invoice": latest,
-         "member_services_phone": settings.MEMBER_SERVICES_PHONE, "nav": "me"},
+         "member_services_phone": settings.MEMBER_SERVICES_PHONE, "nav": "me",
+         **selectors.household_notices(viewer)},
     )  # fmt: skip
 
 

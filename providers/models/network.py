@@ -351,6 +351,9 @@ class Practitioner(TimeStampedModel):
     # Set by credentialing when a committee approves (recredentialing every 36 months).
     last_credentialed_on = models.DateField(null=True, blank=True, editable=False)
     recredential_due_on = models.DateField(null=True, blank=True, editable=False)
+    # Set by credentialing on an exclusion match (LEIE/SAM): the date the exclusion took effect.
+    # No member-month from that date on is ever paid, even when the match is found later.
+    excluded_from = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["last_name", "first_name"]

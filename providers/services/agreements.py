@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from cooperative import hooks
 from cooperative.audit import audit_record
 from cooperative.exceptions import ApplicationError, ConflictError
 from cooperative.models import AuditAction
@@ -28,6 +29,7 @@ from ..models import (
     Clinic,
     FeeScheduleLine,
     Practitioner,
+    PractitionerRole,
     QualityTerm,
     RateAgreement,
     validate_service_code,
@@ -305,6 +307,15 @@ def agreement_transition(
         obj=agreement,
         detail=f"status: {from_status} -> {to_status}",
     )
+    if AgreementStatus.ACTIVE in (from_status, to_status):
+        # An agreement that starts or stops pricing the clinic's members changes its PCPs' standing.
+        hooks.pcp_standing_changed(
+            [agreement.practitioner_id]
+            if agreement.practitioner_id
+            else PractitionerRole.objects.filter(location__clinic_id=agreement.clinic_id, is_primary_care=True)
+            .values_list("practitioner_id", flat=True)
+            .distinct()
+        )  # fmt: skip
     return agreement
 
 

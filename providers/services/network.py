@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from cooperative import hooks
 from cooperative.audit import audit_record, user_or_none
 from cooperative.crypto import encrypt_text
 from cooperative.exceptions import ApplicationError, ConflictError, full_clean_or_raise
@@ -202,6 +203,7 @@ def clinic_transition(*, clinic: Clinic, to_status: str, actor: Any, reason: str
     from_status = clinic.status
     clinic.status = to_status
     clinic.save(update_fields=["status", "updated_at"])
+    hooks.pcp_standing_changed(_practitioners_at(clinic=clinic))
     ClinicStatusEvent.objects.create(
         clinic=clinic,
         from_status=from_status,
@@ -271,7 +273,22 @@ def location_update(*, location: Location, actor: Any, **data: Any) -> Location:
         _set_coordinates(location)
     _save_validated(location)
     _audit_changes(actor, location, changed)
+    if "is_active" in changed:
+        hooks.pcp_standing_changed(_practitioners_at(location=location))
     return location
+
+
+def _practitioners_at(
+    *, clinic: Clinic | None = None, location: Location | None = None
+) -> list[int]:
+    """The practitioners with a primary-care role (open or not) at a clinic or a location."""
+    roles = PractitionerRole.objects.filter(is_primary_care=True)
+    roles = (
+        roles.filter(location=location)
+        if location is not None
+        else roles.filter(location__clinic=clinic)
+    )
+    return list(roles.values_list("practitioner_id", flat=True).distinct())
 
 
 @transaction.atomic
@@ -407,7 +424,30 @@ def practitioner_update(
             actor=user_or_none(actor),
             reason=str(data.get("status_reason") or "")[:500],
         )
+        hooks.pcp_standing_changed([practitioner.pk])
     _audit_changes(actor, practitioner, changed)
+    return practitioner
+
+
+@transaction.atomic
+def practitioner_exclusion_set(
+    *, practitioner: Practitioner, excluded_from: date | None, actor: Any, reason: str
+) -> Practitioner:
+    """Record (or, with None, clear) the date from which a practitioner is excluded from
+    federal health programs (LEIE/SAM). Credentialing calls it on a suspending or confirmed
+    match and when a review clears one: payouts never pay a member-month from that date on,
+    and a month already paid is reversed on the next statement."""
+    practitioner = Practitioner.objects.select_for_update().get(pk=practitioner.pk)
+    if practitioner.excluded_from == excluded_from:
+        return practitioner
+    before = practitioner.excluded_from
+    practitioner.excluded_from = excluded_from
+    practitioner.save(update_fields=["excluded_from", "updated_at"])
+    audit_record(
+        actor=actor, action=AuditAction.UPDATE, obj=practitioner,
+        detail=f"excluded from: {before or '-'} -> {excluded_from or '-'} ({reason})"[:500],
+    )  # fmt: skip
+    hooks.pcp_standing_changed([practitioner.pk])
     return practitioner
 
 
@@ -517,6 +557,7 @@ def practitioner_role_start(
     )
     _save_validated(role)
     audit_record(actor=actor, action=AuditAction.CREATE, obj=role)
+    hooks.pcp_standing_changed([practitioner.pk])
     return role
 
 
@@ -535,6 +576,7 @@ def practitioner_role_end(
         )
     role.end_date = end_date
     role.save(update_fields=["end_date", "updated_at"])
+    hooks.pcp_standing_changed([role.practitioner_id])
     audit_record(
         actor=actor, action=AuditAction.UPDATE, obj=role, detail=f"ended {end_date.isoformat()}"
     )

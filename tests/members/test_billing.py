@@ -142,15 +142,20 @@ def test_next_month_bills_each_membership_the_band_fee_for_the_age_on_the_first(
 
 
 @pytest.mark.django_db
-def test_months_without_an_agreement_are_reported_not_billed():
+def test_months_without_an_agreement_are_billed_without_a_pcp_fee_and_listed():
     make_plan()
     pcp = make_pcp()
     result = enroll(pcp)
     run = services.invoices_generate(period=Period(2028, 1))  # the agreement ends 2027-12-31
-    assert (run.created, run.without_pcp, run.without_price) == (
-        0, [], [result.member.member_number],
+    assert (run.created, run.without_pcp, run.without_price, run.without_pcp_fee) == (
+        1, [], [], [(result.member.member_number, "No rate agreement in force for January 2028")],
     )  # fmt: skip
-    assert Invoice.objects.count() == 1
+    invoice = Invoice.objects.get(member=result.member, period="2028-01-01")
+    # The cooperative's portion only (8 + 5 + 2): no primary-care fee for a PCP without terms.
+    assert (invoice.pcp_fee, invoice.age_band, invoice.amount, invoice.member_amount) == (
+        D("0.00"), "", D("15.00"), D("15.00"),
+    )  # fmt: skip
+    assert Invoice.objects.count() == 2
 
 
 @pytest.mark.django_db

@@ -1,0 +1,38 @@
+"""Kernel hooks: how an app tells another, higher in the dependency graph, that something it
+owns changed, without importing it. The kernel knows the hook names; the app that acts on one
+registers its handler in its AppConfig.ready().
+
+- `pcp_standing_changed(practitioner_ids=[...])`: a practitioner's standing as a PCP may have
+  changed (suspended, reinstated, excluded, a role, location, clinic or agreement ended or
+  began). The members app reviews the members assigned to them (notices, the "members needing
+  a new PCP" list, invoices without a primary-care fee). Fired by providers and credentialing;
+  handlers run after the transaction commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+
+PCP_STANDING_CHANGED = "pcp_standing_changed"
+
+_handlers: dict[str, list[Callable[..., Any]]] = {}
+
+
+def register(name: str, handler: Callable[..., Any]) -> None:
+    """Register `handler` for hook `name` (once: registering the same handler twice is a no-op)."""
+    handlers = _handlers.setdefault(name, [])
+    if handler not in handlers:
+        handlers.append(handler)
+
+
+def pcp_standing_changed(practitioner_ids: Iterable[int]) -> None:
+    """After the current transaction commits, tell the handlers these practitioners' standing
+    as PCPs may have changed."""
+    ids = sorted({int(pk) for pk in practitioner_ids})
+    if not ids:
+        return
+    for handler in _handlers.get(PCP_STANDING_CHANGED, []):
+        transaction.on_commit(partial(handler, practitioner_ids=ids))
