@@ -171,8 +171,8 @@ def test_page_one_is_a_check_with_its_stub():
     assert "MEMO Primary care, October 2026" in first
     assert "TO THE ORDER OF\nBayou Family Medicine, PLLC\n4410 Westheimer Road, Suite 210" in first
     assert "AUTHORIZED SIGNATURE" in first
-    # MICR line: on-us check number, transit routing number, account (symbols are drawings).
-    assert "100123 111000025  000123456789" in first
+    # MICR line in the E-13B set: on-us check number, transit routing number, account on-us.
+    assert "⑈100123⑈  ⑆111000025⑆ 000123456789⑈" in first
     # The stub repeats the summary.
     assert "October 2026 · 130 paid members" in first
     assert "MEMBERS PAID\n130\nROSTER TOTAL\n$10,980.00\nADJUSTMENTS (2)\n-$45.00" in first
@@ -303,7 +303,7 @@ def test_print_batch_joins_bytes_and_matches_the_parsed_join(monkeypatch):
         for font in page["/Resources"]["/Font"].values()
     }
     assert {name.split("+")[1] for name in fonts} == {
-        "DejaVu-Sans", "DejaVu-Sans-Bold", "DejaVu-Sans-Mono", "DejaVu-Sans-Mono-Bold",
+        "DejaVu-Sans", "DejaVu-Sans-Bold", "DejaVu-Sans-Mono", "DejaVu-Sans-Mono-Bold", "CoopCare-MICR",
     }  # fmt: skip
     assert documents.print_batch_pdf(iter(files), title="Batch", author="CoopCare") == fast
 
@@ -441,3 +441,38 @@ def test_run_report_prints_every_clinic_and_practitioner_with_headers_on_each_pa
         "Practitioner Clinic Member-months Fees Adjustments Total" in t for t in practitioner_pages
     )
     assert "None this month." in texts[-1]
+
+
+def test_the_micr_line_is_set_in_the_embedded_e13b_font_shipped_with_its_licence(tmp_path):
+    """pdffonts lists the MICR font embedded (subset) in the statement; the font and its
+    licence ship under static/payouts/fonts."""
+    import subprocess
+    from pathlib import Path
+
+    from django.conf import settings
+
+    fonts = Path(settings.BASE_DIR) / "static" / "payouts" / "fonts"
+    assert (fonts / "CoopCareMICR.ttf").is_file()
+    assert "MIT License" in (fonts / "LICENSE-CoopCareMICR.txt").read_text()
+    pdf = tmp_path / "statement.pdf"
+    pdf.write_bytes(render_statement_pdf(statement()))
+    listing = subprocess.run(
+        ["pdffonts", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout
+    micr = [line.split() for line in listing.splitlines() if "CoopCare-MICR" in line]
+    assert len(micr) == 1
+    # name, type (CID TrueType), encoding, then emb / sub / uni.
+    assert micr[0][-5:-2] == ["yes", "yes", "yes"]
+
+
+def test_the_micr_font_has_every_e13b_character_on_one_pitch():
+    from fontTools.ttLib import TTFont
+
+    from payouts.micr_font import OUTPUT, UNITS_PER_EM
+
+    font = TTFont(OUTPUT)
+    cmap = font.getBestCmap()
+    for character in "0123456789\u2446\u2447\u2448\u2449ABCD ":
+        name = cmap[ord(character)]
+        assert font["hmtx"][name][0] == UNITS_PER_EM  # eight characters to the inch at 9 pt
+    assert font["OS/2"].fsType == 0  # installable: embedding allowed
