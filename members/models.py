@@ -456,7 +456,9 @@ class PaymentImport(TimeStampedModel):
     applied_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0)
     returned_count = models.PositiveIntegerField(
-        default=0, db_default=0, help_text="Lines marked returned or refunded: payments that went back."
+        default=0,
+        db_default=0,
+        help_text="Lines marked returned or refunded: payments that went back.",
     )
     rejected_count = models.PositiveIntegerField(default=0)
     total_applied = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))

@@ -298,6 +298,8 @@ def household_notices(viewer: Member) -> dict[str, list[Any]]:
             .distinct("member_id")
         ),
         "age_outs": list(
-            AgeOutNotice.objects.filter(member_id__in=ids).select_related("member").order_by("ends_on")
+            AgeOutNotice.objects.filter(member_id__in=ids)
+            .select_related("member")
+            .order_by("ends_on")
         ),
     }

@@ -6,109 +6,202 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('members', '0003_employer_rosters'),
-        ('providers', '0010_practitioner_excluded_from'),
+        ("members", "0003_employer_rosters"),
+        ("providers", "0010_practitioner_excluded_from"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AgeOutNotice',
+            name="AgeOutNotice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('birthday_65', models.DateField()),
-                ('ends_on', models.DateField(help_text="The membership's last day: the end of the month before.")),
-                ('notified_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("birthday_65", models.DateField()),
+                (
+                    "ends_on",
+                    models.DateField(
+                        help_text="The membership's last day: the end of the month before."
+                    ),
+                ),
+                ("notified_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['ends_on', 'pk'],
+                "ordering": ["ends_on", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='PcpStandingIssue',
+            name="PcpStandingIssue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(max_length=20)),
-                ('reason', models.CharField(max_length=200)),
-                ('effective_on', models.DateField(help_text='The first day the PCP is not in good standing.')),
-                ('notified_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_on', models.DateField(blank=True, null=True)),
-                ('resolution', models.CharField(blank=True, choices=[('new_pcp', 'Member chose a new PCP'), ('restored', 'PCP back in good standing'), ('membership_ended', 'Membership ended')], max_length=20)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("kind", models.CharField(max_length=20)),
+                ("reason", models.CharField(max_length=200)),
+                (
+                    "effective_on",
+                    models.DateField(help_text="The first day the PCP is not in good standing."),
+                ),
+                ("notified_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_on", models.DateField(blank=True, null=True)),
+                (
+                    "resolution",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("new_pcp", "Member chose a new PCP"),
+                            ("restored", "PCP back in good standing"),
+                            ("membership_ended", "Membership ended"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'member needing a new PCP',
-                'verbose_name_plural': 'members needing a new PCP',
-                'ordering': ['-effective_on', '-pk'],
+                "verbose_name": "member needing a new PCP",
+                "verbose_name_plural": "members needing a new PCP",
+                "ordering": ["-effective_on", "-pk"],
             },
         ),
         migrations.AddField(
-            model_name='payment',
-            name='return_kind',
-            field=models.CharField(blank=True, choices=[('returned', 'Returned by the bank (NSF, closed account, stopped)'), ('refunded', 'Refunded to the payer')], db_default='', default='', help_text='Set once, when the money went back: every month it paid is unpaid again.', max_length=10),
+            model_name="payment",
+            name="return_kind",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("returned", "Returned by the bank (NSF, closed account, stopped)"),
+                    ("refunded", "Refunded to the payer"),
+                ],
+                db_default="",
+                default="",
+                help_text="Set once, when the money went back: every month it paid is unpaid again.",
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='payment',
-            name='return_reason',
-            field=models.CharField(blank=True, db_default='', default='', max_length=200),
+            model_name="payment",
+            name="return_reason",
+            field=models.CharField(blank=True, db_default="", default="", max_length=200),
         ),
         migrations.AddField(
-            model_name='payment',
-            name='returned_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="payment",
+            name="returned_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='payment',
-            name='returned_on',
+            model_name="payment",
+            name="returned_on",
             field=models.DateField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='paymentimport',
-            name='returned_count',
-            field=models.PositiveIntegerField(db_default=0, default=0, help_text='Lines marked returned or refunded: payments that went back.'),
+            model_name="paymentimport",
+            name="returned_count",
+            field=models.PositiveIntegerField(
+                db_default=0,
+                default=0,
+                help_text="Lines marked returned or refunded: payments that went back.",
+            ),
         ),
         migrations.AlterField(
-            model_name='paymentallocation',
-            name='reversed_at',
-            field=models.DateTimeField(blank=True, help_text='Set when the invoice was voided (the amount went back to credit) or the payment was returned or refunded (the amount left the cooperative).', null=True),
+            model_name="paymentallocation",
+            name="reversed_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Set when the invoice was voided (the amount went back to credit) or the payment was returned or refunded (the amount left the cooperative).",
+                null=True,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('return_kind', ''), ('returned_on__isnull', True)), models.Q(models.Q(('return_kind', ''), _negated=True), ('returned_on__isnull', False), ('unapplied', 0)), _connector='OR'), name='payment_return_complete', violation_error_message='A returned payment has its kind and date, and no credit left.'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("return_kind", ""), ("returned_on__isnull", True)),
+                    models.Q(
+                        models.Q(("return_kind", ""), _negated=True),
+                        ("returned_on__isnull", False),
+                        ("unapplied", 0),
+                    ),
+                    _connector="OR",
+                ),
+                name="payment_return_complete",
+                violation_error_message="A returned payment has its kind and date, and no credit left.",
+            ),
         ),
         migrations.AddField(
-            model_name='ageoutnotice',
-            name='member',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='age_out_notice', to='members.member'),
+            model_name="ageoutnotice",
+            name="member",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="age_out_notice",
+                to="members.member",
+            ),
         ),
         migrations.AddField(
-            model_name='pcpstandingissue',
-            name='assignment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='standing_issues', to='members.pcpassignment'),
+            model_name="pcpstandingissue",
+            name="assignment",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="standing_issues",
+                to="members.pcpassignment",
+            ),
         ),
         migrations.AddField(
-            model_name='pcpstandingissue',
-            name='member',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='standing_issues', to='members.member'),
+            model_name="pcpstandingissue",
+            name="member",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="standing_issues",
+                to="members.member",
+            ),
         ),
         migrations.AddField(
-            model_name='pcpstandingissue',
-            name='practitioner',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='standing_issues', to='providers.practitioner'),
+            model_name="pcpstandingissue",
+            name="practitioner",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="standing_issues",
+                to="providers.practitioner",
+            ),
         ),
         migrations.AddIndex(
-            model_name='pcpstandingissue',
-            index=models.Index(fields=['resolved_on', 'effective_on'], name='standing_open_idx'),
+            model_name="pcpstandingissue",
+            index=models.Index(fields=["resolved_on", "effective_on"], name="standing_open_idx"),
         ),
         migrations.AddConstraint(
-            model_name='pcpstandingissue',
-            constraint=models.UniqueConstraint(condition=models.Q(('resolved_on__isnull', True)), fields=('assignment',), name='standing_issue_one_open_per_assignment'),
+            model_name="pcpstandingissue",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("resolved_on__isnull", True)),
+                fields=("assignment",),
+                name="standing_issue_one_open_per_assignment",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pcpstandingissue',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('resolution', ''), ('resolved_on__isnull', True)), models.Q(('resolved_on__isnull', False), models.Q(('resolution', ''), _negated=True)), _connector='OR'), name='standing_issue_resolved_with_reason'),
+            model_name="pcpstandingissue",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("resolution", ""), ("resolved_on__isnull", True)),
+                    models.Q(
+                        ("resolved_on__isnull", False), models.Q(("resolution", ""), _negated=True)
+                    ),
+                    _connector="OR",
+                ),
+                name="standing_issue_resolved_with_reason",
+            ),
         ),
     ]
