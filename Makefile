@@ -56,9 +56,14 @@ lint:
 typecheck:
 	$(BIN)/mypy .
 
+# In parallel on the machine's cores (pytest-xdist): each worker has its own test database
+# (pytest-django) and its own Redis database (cooperative/settings.py); a file's tests stay on
+# one worker, so module fixtures (the seeded demo) are built once. PYTEST_WORKERS=0 runs serially.
+PYTEST_WORKERS ?= auto
+
 pytest:
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # Benchmarks print figures and write JSON under tests/bench/results/ (never pass/fail by time).
 bench: setup

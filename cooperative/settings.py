@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -156,8 +157,31 @@ REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 def redis_py_url(url: str) -> str:
     """The same Redis server in the URL form that redis-py understands."""
     if url.startswith("redis+socket://"):
-        return "unix://" + url.removeprefix("redis+socket://")
+        return "unix://" + url.removeprefix("redis+socket://").replace("virtual_host=", "db=")
     return url
+
+
+def redis_url_with_db(url: str, db: int) -> str:
+    """The same Redis server, database `db` (TCP: the path; a Unix socket: Kombu's virtual host)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.scheme == "redis+socket":
+        query = "&".join(
+            q for q in parts.query.split("&") if q and not q.startswith("virtual_host=")
+        )
+        return urlunsplit(
+            parts._replace(query="&".join(filter(None, [query, f"virtual_host={db}"])))
+        )
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+# Tests run in parallel (pytest-xdist sets PYTEST_XDIST_WORKER=gw0, gw1, ... in each worker
+# process and in what it starts): each worker gets its own Redis database, so broker queues,
+# throttle counters and caches never cross; pytest-django gives each its own test database.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST_WORKER.startswith("gw") and _XDIST_WORKER[2:].isdigit():
+    REDIS_URL = redis_url_with_db(REDIS_URL, 1 + int(_XDIST_WORKER[2:]))
 
 
 REDIS_PY_URL = redis_py_url(REDIS_URL)

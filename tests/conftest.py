@@ -74,13 +74,8 @@ def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-@pytest.fixture
-def reference_data(transactional_db: Any) -> None:
-    """Data migrations' rows (ZIP codes, specialties, role groups) for transactional tests.
-
-    A transactional test's flush empties every table, including what migrations loaded;
-    this puts it back when it is missing.
-    """
+def _reference_rows_restore() -> None:
+    """Put back the data migrations' rows (ZIP codes, specialties, role groups) when missing."""
     import importlib
 
     from django.apps import apps
@@ -91,6 +86,41 @@ def reference_data(transactional_db: Any) -> None:
     if not ZipCode.objects.exists():
         importlib.import_module("providers.migrations.0002_reference_data").load(apps, None)
     ensure_role_groups()
+
+
+@pytest.fixture
+def reference_data(transactional_db: Any) -> None:
+    """Data migrations' rows (ZIP codes, specialties, role groups) for transactional tests.
+
+    A transactional test's flush empties every table, including what migrations loaded;
+    this puts it back when it is missing.
+    """
+    _reference_rows_restore()
+
+
+def _flushes(item: Any) -> bool:
+    """The test runs outside a transaction and empties every table when it ends."""
+    marker = item.get_closest_marker("django_db")
+    return bool(
+        (marker is not None and marker.kwargs.get("transaction"))
+        or {"transactional_db", "live_server", "reference_data"}
+        & set(getattr(item, "fixturenames", ()))
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: Any, nextitem: Any) -> Iterator[None]:
+    """Serially, pytest-django runs every transactional test last; in parallel (pytest-xdist)
+    a worker takes a whole file at a time, so a file's transactional tests can come before
+    another file's tests, which then find the reference rows flushed away. After such a test,
+    when the next one is not itself transactional, the rows are put back (committed)."""
+    yield
+    if nextitem is None or not _flushes(item) or _flushes(nextitem):
+        return
+    from pytest_django.plugin import blocking_manager_key
+
+    with item.config.stash[blocking_manager_key].unblock():
+        _reference_rows_restore()
 
 
 @pytest.fixture
