@@ -6,7 +6,9 @@ registers its handler in its AppConfig.ready().
   changed (suspended, reinstated, excluded, a role, location, clinic or agreement ended or
   began). The members app reviews the members assigned to them (notices, the "members needing
   a new PCP" list, invoices without a primary-care fee). Fired by providers and credentialing;
-  handlers run after the transaction commits."""
+  handlers run after the transaction commits.
+- `dashboard_figures(user)`: figures staff must see on their dashboard (label, count, link,
+  whether it needs attention); each app returns those the user may open."""
 
 from __future__ import annotations
 
@@ -36,3 +38,14 @@ def pcp_standing_changed(practitioner_ids: Iterable[int]) -> None:
         return
     for handler in _handlers.get(PCP_STANDING_CHANGED, []):
         transaction.on_commit(partial(handler, practitioner_ids=ids))
+
+
+DASHBOARD_FIGURES = "dashboard_figures"
+
+
+def dashboard_figures(user: Any) -> list[dict[str, Any]]:
+    """The figures every registered app offers this user for the signed-in dashboard."""
+    figures: list[dict[str, Any]] = []
+    for handler in _handlers.get(DASHBOARD_FIGURES, []):
+        figures.extend(handler(user=user))
+    return figures

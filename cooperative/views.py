@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from . import hooks
 from .audit import record_denied
 from .exceptions import error_body
 from .health import health_status
@@ -93,6 +94,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "roles": [str(r) for r in user_roles(request.user)],
             "links": _dashboard_links(request.user),
+            "figures": hooks.dashboard_figures(request.user),
             "recent_logins": page,
         },
     )

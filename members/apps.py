@@ -12,6 +12,9 @@ class MembersConfig(AppConfig):
         from .tasks import pcp_standing_review_later
 
         hooks.register(hooks.PCP_STANDING_CHANGED, pcp_standing_review_later)
+        from .selectors import dashboard_figures_for
+
+        hooks.register(hooks.DASHBOARD_FIGURES, dashboard_figures_for)
         from cooperative.demo import SEEDERS
 
         from .demo import seed_members

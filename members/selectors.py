@@ -303,3 +303,24 @@ def household_notices(viewer: Member) -> dict[str, list[Any]]:
             .order_by("ends_on")
         ),
     }
+
+
+def dashboard_figures_for(*, user: Any) -> list[dict[str, Any]]:
+    """The signed-in dashboard's figures for staff who may list them: members needing a new
+    PCP (in red while any), memberships ending at 65 in the next 90 days."""
+    from django.urls import reverse
+
+    if not user.has_perm("members.view_pcpstandingissue"):
+        return []
+    counts = standing_counts()
+    figures = [
+        {"label": "members needing a new PCP", "count": counts["needing_new_pcp"],
+         "url": reverse("admin:members_pcpstandingissue_changelist") + "?open=yes",
+         "attention": counts["needing_new_pcp"] > 0},
+    ]  # fmt: skip
+    if user.has_perm("members.view_ageoutnotice"):
+        figures.append(
+            {"label": "memberships ending at 65 in the next 90 days", "count": counts["turning_65"],
+             "url": reverse("admin:members_ageoutnotice_changelist"), "attention": False}
+        )  # fmt: skip
+    return figures

@@ -278,3 +278,21 @@ def test_an_exclusion_found_later_reverses_every_month_paid_from_the_exclusion_d
         {"kind": "month", "reason": reason, "count": 1, "amount": "0.00"}
     ]
     assert payout_services.reconciliation(mar).balances
+
+
+def test_the_dashboard_counts_members_needing_a_new_pcp_for_staff_who_may_list_them(
+    members_of_a_pcp, django_capture_on_commit_callbacks, client, make_user
+):
+    pcp, _, _, _ = members_of_a_pcp
+    with at((2, 10)):
+        suspend(pcp, django_capture_on_commit_callbacks)
+    for role in (Role.FINANCE, Role.PROVIDER_SERVICES):
+        client.force_login(make_user(role))
+        page = client.get("/dashboard/").content.decode()
+        assert (
+            '<a href="/admin/members/pcpstandingissue/?open=yes"><span class="stat-value">2</span> '
+            '<span class="stat-label">members needing a new PCP</span></a>'
+        ) in page
+    for role in (Role.ADVOCATE, Role.PROVIDER):
+        client.force_login(make_user(role))
+        assert "members needing a new PCP" not in client.get("/dashboard/").content.decode()
