@@ -17,7 +17,7 @@ from django.utils import timezone
 from cooperative.bulk import insert_rows
 from cooperative.periods import COOPERATIVE_TZ, Period
 from providers.models import Practitioner
-from providers.selectors import listable_roles
+from providers.selectors import listable_roles, pcp_standings
 
 from .models import (
     Consent,
@@ -89,8 +89,10 @@ def _groups() -> list[EmployerGroup]:
     return groups
 
 
-def _pcp_places() -> list[tuple[int, int, int]]:
-    """(practitioner id, primary-care role id, free places) for PCPs with room."""
+def _pcp_places(start: date | None = None) -> list[tuple[int, int, int]]:
+    """(practitioner id, primary-care role id, free places) for PCPs with room — and, when
+    `start` is given, in good standing on that day (a practitioner the credentialing demo
+    approved last week is not given members from two months ago)."""
     roles = listable_roles().filter(is_primary_care=True, practitioner__accepting_new_members=True)
     first_role = (
         roles.filter(practitioner=OuterRef("pk")).order_by("start_date", "pk").values("pk")[:1]
@@ -102,7 +104,11 @@ def _pcp_places() -> list[tuple[int, int, int]]:
         .order_by("pk")
         .values_list("pk", "role_id", "panel_capacity", "panel_member_count")
     )
-    return [(pk, role_id, capacity - count) for pk, role_id, capacity, count in rows]
+    places = [(pk, role_id, capacity - count) for pk, role_id, capacity, count in rows]
+    if start is None:
+        return places
+    standing = pcp_standings([pk for pk, _, _ in places], start)
+    return [place for place in places if standing[place[0]].is_good]
 
 
 def _number(rng: random.Random, taken: set[str]) -> str:
@@ -118,7 +124,7 @@ def _number(rng: random.Random, taken: set[str]) -> str:
 def _members_bulk(count: int, rng: random.Random, *, plan: Plan, groups: list[EmployerGroup], start: date,
                   demo_user: Any = None) -> int:  # fmt: skip
     """Create up to `count` members in households with PCPs within capacity (bulk inserts)."""
-    places = _pcp_places()
+    places = _pcp_places(start)
     slots: list[tuple[int, int]] = []  # one (practitioner, role) per free place, interleaved
     for pk, role_id, free in places:
         slots.extend([(pk, role_id)] * free)

@@ -75,16 +75,22 @@ def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
 
 
 def _reference_rows_restore() -> None:
-    """Put back the data migrations' rows (ZIP codes, specialties, role groups) when missing."""
+    """Put back the data migrations' rows (ZIP codes, specialties, role groups, the advocacy
+    priority targets) when missing."""
     import importlib
 
     from django.apps import apps
 
+    from advocacy.models import PriorityTarget
     from cooperative.roles import ensure_role_groups
     from providers.models import ZipCode
 
     if not ZipCode.objects.exists():
         importlib.import_module("providers.migrations.0002_reference_data").load(apps, None)
+    if not PriorityTarget.objects.exists():
+        importlib.import_module("advocacy.migrations.0002_append_only_and_targets").create_targets(
+            apps, None
+        )
     ensure_role_groups()
 
 

@@ -235,6 +235,9 @@ def test_payouts_hold_a_month_whose_pcp_was_not_in_good_standing_on_its_first_da
     assert mar.figures["held"] == [
         {"kind": "month", "reason": hold.reason, "count": 1, "amount": "75.00"},
     ]
+    from payouts.selectors import run_report_csv
+
+    assert run_report_csv(mar).splitlines()[-1] == f'held,"{hold.reason}",,,1,,,75.00'
 
 
 def test_an_exclusion_found_later_reverses_every_month_paid_from_the_exclusion_date(

@@ -82,7 +82,7 @@ def test_february_stays_balanced_to_the_cent_after_march_pays_a_february_month_l
     page_after = client.get(f"/finance/payouts/{feb.pk}/").content.decode()
     assert "Balances" in page_after
     assert "Does not balance" not in page_after
-    assert "These figures never change" in page_after
+    assert "these figures never change" in page_after
     # Computed now, February would count three paid member-months with two on its statements.
     now = services.reconciliation_compute(feb)
     assert (now.paid_member_months, now.on_statements) == (3, 2)
