@@ -26,17 +26,22 @@ current_request: contextvars.ContextVar[RequestContext | None] = contextvars.Con
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's address; behind a trusted proxy (TRUST_X_FORWARDED_FOR) the first forwarded hop."""
+    """The client's address: the one helper for the audit log, the login lockout (axes) and the
+    API throttles. With `TRUSTED_PROXY_COUNT` = N proxies in front of the app, the client is the
+    right-most address those N proxies did not add: X-Forwarded-For's entries then REMOTE_ADDR,
+    counted N + 1 from the right. With 0 (a direct deployment) X-Forwarded-For is ignored, so a
+    client cannot choose its own address by sending the header."""
     from django.conf import settings
-
-    forwarded = (
-        request.META.get("HTTP_X_FORWARDED_FOR", "") if settings.TRUST_X_FORWARDED_FOR else ""
-    )
-    candidate = forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR")
-    if not candidate:
-        return None
     from django.core.validators import validate_ipv46_address
 
+    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0))
+    chain = [request.META.get("REMOTE_ADDR", "")]
+    if proxies > 0:
+        forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        chain = [hop for hop in forwarded if hop] + chain
+    candidate = chain[-min(proxies + 1, len(chain))]
+    if not candidate:
+        return None
     try:
         validate_ipv46_address(candidate)
     except Exception:

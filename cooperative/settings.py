@@ -225,6 +225,11 @@ LOGOUT_REDIRECT_URL = "home"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The second tier: failures for one username from any number of addresses (a password spray)
+# lock that username once they reach this higher limit within the cool-off.
+AXES_USERNAME_FAILURE_LIMIT = env.int("AXES_USERNAME_FAILURE_LIMIT", default=20)
+AXES_HANDLER = "cooperative.lockout.TwoTierLockoutHandler"
+AXES_CLIENT_IP_CALLABLE = "cooperative.audit.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
@@ -266,8 +271,14 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 315
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
-# Only behind a proxy that sets X-Forwarded-For may the audit log believe it.
-TRUST_X_FORWARDED_FOR = env.bool("TRUST_X_FORWARDED_FOR", default=False)
+# How many proxies (load balancer, nginx) stand in front of the app and append to
+# X-Forwarded-For: the client's address is the right-most one they did not add
+# (cooperative.audit.client_ip, used by the audit log, the login lockout and API throttles).
+# 0 (the default, a direct deployment) ignores X-Forwarded-For. TRUST_X_FORWARDED_FOR=True is
+# the older spelling of one proxy.
+TRUSTED_PROXY_COUNT = env.int(
+    "TRUSTED_PROXY_COUNT", default=1 if env.bool("TRUST_X_FORWARDED_FOR", default=False) else 0
+)
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
@@ -311,6 +322,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "cooperative.exceptions.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    # Throttles key anonymous clients by cooperative.audit.client_ip (cooperative/throttles.py).
     "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "user": "600/min"},
 }
 

@@ -14,7 +14,6 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from cooperative.audit import audit_record, record_denied
@@ -22,6 +21,7 @@ from cooperative.exceptions import ApplicationError
 from cooperative.models import AuditAction
 from cooperative.permissions import HasRole
 from cooperative.roles import Role
+from cooperative.throttles import ClientAddressAnonThrottle
 
 from . import selectors, services
 from .models import Invoice, Member, Membership, Payment, PaymentReturnKind
@@ -54,7 +54,7 @@ class EnrollmentOutputSerializer(serializers.Serializer):
     employer_share = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
-class EnrollmentThrottle(AnonRateThrottle):
+class EnrollmentThrottle(ClientAddressAnonThrottle):
     """At most 30 enrollment attempts a minute from one address (history kept in Redis)."""
 
     scope = "enrollment"

@@ -84,7 +84,8 @@ def test_forwarded_for_is_only_believed_behind_a_trusted_proxy(client, settings,
         REMOTE_ADDR="10.0.0.2",
     )
     assert AuditEvent.objects.get().ip_address == "10.0.0.2"
-    settings.TRUST_X_FORWARDED_FOR = True
+    # Two trusted proxies (10.0.0.1 then 10.0.0.2): the client is the address the outer one saw.
+    settings.TRUSTED_PROXY_COUNT = 2
     client.post(
         reverse("login"),
         {"username": "nobody", "password": "x" * 12},
