@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -33,10 +34,19 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "cooperative/home.html")
 
 
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form; the first field takes a username or an email address."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "Username or email"
+
+
 class LoginView(auth_views.LoginView):
     """Django's login, landing each role on its own home unless a safe ?next= is given."""
 
     redirect_authenticated_user = True
+    authentication_form = SignInForm
 
     def get_default_redirect_url(self) -> str:
         return home_url_for(self.request.user)
@@ -163,3 +173,54 @@ def public_media(request: HttpRequest, path: str) -> FileResponse:
     response["Cache-Control"] = "public, max-age=86400"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# --- Password change and reset (Django's views, the site's look) ---------------------------
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "registration/account_password_change.html"
+    success_url = "/accounts/password/change/done/"
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "registration/account_password_change_done.html"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Ask for a reset link by email. The answer is the same whether or not the address is
+    known (nobody learns who has an account); links point at PUBLIC_BASE_URL, never at the
+    Host header the request came with."""
+
+    template_name = "registration/account_password_reset.html"
+    email_template_name = "registration/account_password_reset_email.txt"
+    subject_template_name = "registration/account_password_reset_subject.txt"
+    success_url = "/accounts/password/reset/sent/"
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        from urllib.parse import urlsplit
+
+        from django.conf import settings
+
+        base = urlsplit(settings.PUBLIC_BASE_URL)
+        self.extra_email_context = {"cooperative_name": settings.COOPERATIVE_NAME}
+        form.save(
+            domain_override=base.netloc, use_https=base.scheme == "https", request=self.request,
+            from_email=self.from_email, email_template_name=self.email_template_name,
+            subject_template_name=self.subject_template_name, token_generator=self.token_generator,
+            extra_email_context=self.extra_email_context,
+        )  # fmt: skip
+        return redirect(self.get_success_url())
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "registration/account_password_reset_sent.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "registration/account_password_reset_confirm.html"
+    success_url = "/accounts/password/reset/complete/"
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "registration/account_password_reset_complete.html"
