@@ -350,7 +350,9 @@ def enroll_review(request: HttpRequest) -> HttpResponse:
             apply_service_errors(form, error)
         else:
             request.session.pop(SESSION_KEY, None)
-            login(request, result.member.user, backend="django.contrib.auth.backends.ModelBackend")
+            login(
+                request, result.member.user, backend="cooperative.backends.UsernameOrEmailBackend"
+            )
             request.session["enrolled_member_id"] = result.member.pk
             return redirect("members:enroll-done")
     lines, group = _review_lines(state, start)
