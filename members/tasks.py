@@ -74,8 +74,6 @@ def pcp_standing_review_later(*, practitioner_ids: list[int]) -> None:
 )  # fmt: skip
 def pcp_standing_notice_send(issue_id: int) -> None:
     """Tell the member their PCP can no longer serve them, and how to choose a new one."""
-    from django.utils import timezone
-
     from .models import PcpStandingIssue
 
     issue = (
@@ -94,7 +92,7 @@ def pcp_standing_notice_send(issue_id: int) -> None:
         from_email=None,
         recipient_list=[issue.member.email],
     )
-    PcpStandingIssue.objects.filter(pk=issue.pk).update(notified_at=timezone.now())
+    services.pcp_standing_notice_sent(issue_id=issue.pk)
 
 
 @shared_task(

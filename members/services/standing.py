@@ -48,7 +48,7 @@ from .enrollment import employer_share
 
 __all__ = [
     "AGE_OUT_NOTICE_DAYS", "StandingReview", "age_out_day", "members_age_out", "members_aged_out_upcoming",
-    "pcp_standing_issues_resolve", "pcp_standing_review",
+    "pcp_standing_issues_resolve", "pcp_standing_notice_sent", "pcp_standing_review",
 ]  # fmt: skip
 
 ZERO = quantize_cents(0)
@@ -168,6 +168,16 @@ def pcp_standing_review(
         ids = list(review.opened)
         transaction.on_commit(lambda: _notices_send(ids))
     return review
+
+
+def pcp_standing_notice_sent(*, issue_id: int) -> bool:
+    """The member was emailed about their PCP's standing: stamped once (a retried task that
+    already stamped it changes nothing). False when it was already stamped."""
+    return bool(
+        PcpStandingIssue.objects.filter(pk=issue_id, notified_at__isnull=True).update(
+            notified_at=timezone.now()
+        )
+    )
 
 
 def _invoices_without_pcp_fee(issue: PcpStandingIssue, today: date) -> int:
