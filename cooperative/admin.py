@@ -44,3 +44,59 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_per_page = 100
     show_full_result_count = False
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+
+# --- Two-step sign-in devices ----------------------------------------------------------------
+# django-otp's own admin shows every user's secret key and its QR code to an administrator, who
+# could then copy a staff member's authenticator. Here the devices are listed without secrets,
+# and the one thing an administrator does is reset a user's two-step sign-in (a lost phone).
+
+from django.contrib import messages  # noqa: E402
+from django_otp.plugins.otp_static.models import StaticDevice  # noqa: E402
+from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
+
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(TOTPDevice)
+class AuthenticatorAdmin(ReadOnlyAdmin):
+    """Who has an authenticator, since when and when it was last used; never its secret."""
+
+    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
+    list_filter = ("confirmed",)
+    search_fields = ("user__username", "user__email")
+    list_select_related = ("user",)
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at")
+    readonly_fields = fields
+    actions = ["reset_two_step_sign_in"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The reset action deletes through the service; Django's own delete action stays off.
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            actions.pop("reset_two_step_sign_in", None)
+        return actions
+
+    @admin.action(description="Reset two-step sign-in of the selected users (lost phone)")
+    def reset_two_step_sign_in(self, request: HttpRequest, queryset: Any) -> None:
+        from .exceptions import ApplicationError
+        from .mfa import mfa_reset
+
+        users = {device.user for device in queryset.select_related("user")}
+        for user in sorted(users, key=lambda u: u.pk):
+            try:
+                mfa_reset(user=user, actor=request.user)
+            except ApplicationError as error:
+                self.message_user(request, error.message, messages.ERROR)
+                return
+        self.message_user(
+            request,
+            f"Two-step sign-in reset for {len(users)} user{'s' if len(users) != 1 else ''}: "
+            "their sessions ended; staff set up a new authenticator at their next sign-in.",
+            messages.SUCCESS,
+        )

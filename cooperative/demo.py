@@ -13,6 +13,27 @@ from django.db import transaction
 from .roles import STAFF_ROLES, Role, ensure_role_groups
 
 DEMO_PASSWORD = "coopcare-demo-2026"
+# The demo staff's authenticator secret (published, like the password): add it to any
+# authenticator app, or print the current code with `python manage.py demo_totp`.
+DEMO_TOTP_KEY_HEX = b"coopcare-demo-totp!!".hex()
+
+
+def demo_totp_secret() -> str:
+    """The demo secret as authenticator apps take it (base32)."""
+    import base64
+
+    return base64.b32encode(bytes.fromhex(DEMO_TOTP_KEY_HEX)).decode().rstrip("=")
+
+
+def demo_totp_code(at: float | None = None) -> str:
+    """The 6-digit code the demo authenticator shows now (or at a Unix time)."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(bytes.fromhex(DEMO_TOTP_KEY_HEX))
+    totp.time = time.time() if at is None else at
+    return f"{totp.token():06d}"
 
 
 @dataclass(frozen=True)
@@ -62,4 +83,8 @@ def demo_users_ensure(*, password: str = DEMO_PASSWORD) -> list[DemoUser]:
         user.save()
         if demo.role is not None:
             user.groups.set([Group.objects.get(name=str(demo.role))])
+        if user.is_staff:
+            from .mfa import demo_authenticator_ensure
+
+            demo_authenticator_ensure(user=user, key_hex=DEMO_TOTP_KEY_HEX)
     return DEMO_USERS

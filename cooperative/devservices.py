@@ -247,6 +247,8 @@ def banner(env: dict[str, str]) -> None:
         f"  Database: {env['DATABASE_URL']}\n"
         f"  Redis:    {env['REDIS_URL']}\n"
         "  Demo logins are listed above (password for all: coopcare-demo-2026).\n"
+        "  Staff also type a code: add the demo authenticator secret printed above to an app,\n"
+        "  or get the current code with: .venv/bin/python manage.py demo_totp\n"
         "  Press Ctrl-C to stop everything.\n",
         flush=True,
     )

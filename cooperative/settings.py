@@ -92,6 +92,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "cooperative",
     "providers",
     "credentialing",
@@ -108,6 +111,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second step of sign-in.
+    "django_otp.middleware.OTPMiddleware",
+    "cooperative.middleware.TwoStepSignInMiddleware",
     "cooperative.middleware.StaffIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -220,6 +226,12 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home-for-role"
 LOGOUT_REDIRECT_URL = "home"
+
+# Two-step sign-in (django-otp): the name authenticator apps show beside the account, and the
+# back-off after wrong codes (2^(n-1) seconds after n wrong codes in a row; 0 turns it off).
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default=COOPERATIVE_NAME)
+OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
+OTP_STATIC_THROTTLE_FACTOR = env.int("OTP_STATIC_THROTTLE_FACTOR", default=1)
 
 # Lockout after repeated failed logins, stored in PostgreSQL (django-axes).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

@@ -15,6 +15,10 @@ from .models import AuditAction
 @receiver(user_logged_in)
 def audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     audit_record(actor=user, action=AuditAction.LOGIN, request=request)
+    if request is not None and hasattr(request, "session"):
+        from .mfa import mark_session_at_sign_in
+
+        mark_session_at_sign_in(request, user)
 
 
 @receiver(user_logged_out)

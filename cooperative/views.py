@@ -224,3 +224,145 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "registration/account_password_reset_complete.html"
+
+
+# --- Two-step sign-in (MFA) ------------------------------------------------------------------
+
+
+def _safe_next(request: HttpRequest, default: str = "/accounts/home/") -> str:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _recovery_codes_page(request: HttpRequest, codes: list[str], next_url: str) -> HttpResponse:
+    response = render(
+        request,
+        "registration/mfa_recovery_codes.html",
+        {"codes": codes, "next": next_url},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
+@login_required_view
+def security_overview(request: HttpRequest) -> HttpResponse:
+    """The account's sign-in security: two-step sign-in, recovery codes, password."""
+    from . import mfa
+
+    return render(
+        request,
+        "registration/mfa_security.html",
+        {
+            "mfa_enabled": mfa.mfa_is_enabled(request.user),
+            "mfa_mandatory": mfa.mfa_is_mandatory(request.user),
+            "recovery_codes_left": mfa.recovery_codes_left(request.user),
+        },
+    )
+
+
+@never_cache
+@login_required_view
+def security_setup(request: HttpRequest) -> HttpResponse:
+    """Set up an authenticator app: scan the code (or type the secret), then type its first code."""
+    from . import mfa
+    from .exceptions import ApplicationError
+    from .forms import SecondStepForm
+
+    next_url = _safe_next(request)
+    if mfa.mfa_is_enabled(request.user):
+        return redirect("security")
+    form = SecondStepForm(request.POST or None, allow_recovery=False)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = mfa.authenticator_confirm(request=request, code=form.cleaned_data["code"])
+        except ApplicationError as error:
+            form.add_error("code", error.message)
+        else:
+            return _recovery_codes_page(request, codes, next_url)
+    setup = mfa.authenticator_setup_start(user=request.user)
+    return render(
+        request,
+        "registration/mfa_setup.html",
+        {
+            "form": form,
+            "setup": setup,
+            "next": next_url,
+            "mandatory": mfa.mfa_is_mandatory(request.user),
+        },
+        status=400 if form.is_bound and not form.is_valid() else 200,
+    )
+
+
+@never_cache
+@login_required_view
+def security_verify(request: HttpRequest) -> HttpResponse:
+    """The second step of signing in."""
+    from . import mfa
+    from .exceptions import ApplicationError
+    from .forms import SecondStepForm
+
+    next_url = _safe_next(request)
+    if mfa.mfa_is_verified(request):
+        return redirect(next_url)
+    if not mfa.mfa_is_enabled(request.user):
+        return redirect(f"{reverse('security-setup')}?next={next_url}")
+    form = SecondStepForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            mfa.second_step_verify(request=request, code=form.cleaned_data["code"])
+        except ApplicationError as error:
+            form.add_error("code", error.message)
+        else:
+            return redirect(next_url)
+    return render(
+        request,
+        "registration/mfa_verify.html",
+        {"form": form, "next": next_url},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@never_cache
+@login_required_view
+def security_recovery_codes(request: HttpRequest) -> HttpResponse:
+    """POST: replace the recovery codes and show the new ones once."""
+    from django.contrib import messages
+
+    from . import mfa
+    from .exceptions import ApplicationError
+
+    if request.method != "POST":
+        return redirect("security")
+    try:
+        codes = mfa.recovery_codes_regenerate(request=request)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("security")
+    return _recovery_codes_page(request, codes, reverse("security"))
+
+
+@never_cache
+@login_required_view
+def security_turn_off(request: HttpRequest) -> HttpResponse:
+    """POST: a member or provider turns two-step sign-in off (staff cannot)."""
+    from django.contrib import messages
+
+    from . import mfa
+    from .exceptions import ApplicationError
+
+    if request.method != "POST":
+        return redirect("security")
+    try:
+        mfa.mfa_turn_off(request=request)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Two-step sign-in is off. Your password alone signs you in.")
+    return redirect("security")

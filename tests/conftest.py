@@ -171,3 +171,31 @@ def demo_data(
         finally:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
+
+
+def _force_login_verified(self: Any, user: Any, backend: str | None = None) -> None:
+    """`client.force_login(user)` stands for a finished sign-in: for a user who must (or chose
+    to) use two-step sign-in, the session also records a confirmed authenticator as verified,
+    as the second step does (tests of the second step itself sign in through the pages)."""
+    _original_force_login(self, user, backend)
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from cooperative.mfa import SESSION_MFA_ENROLLED, mfa_is_mandatory
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None and not mfa_is_mandatory(user):
+        return
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    session = self.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    if not mfa_is_mandatory(user):
+        session[SESSION_MFA_ENROLLED] = True
+    session.save()
+
+
+from django.test import Client  # noqa: E402
+
+_original_force_login = Client.force_login
+Client.force_login = _force_login_verified  # type: ignore[method-assign]

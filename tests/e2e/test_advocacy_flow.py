@@ -17,8 +17,7 @@ from cooperative.periods import COOPERATIVE_TZ
 from cooperative.roles import Role
 from tests.advocacy.dispute_factories import make_priced_pcp
 from tests.advocacy.factories import make_member
-
-from .test_offer_flow import sign_in
+from tests.e2e.signin import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

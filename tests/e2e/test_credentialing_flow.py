@@ -14,9 +14,8 @@ from cooperative.roles import Role
 from credentialing import services
 from credentialing.demo import practitioner_file_fill
 from credentialing.models import CredentialingApplication, ScreeningResult
+from tests.e2e.signin import sign_in
 from tests.providers.factories import LocationFactory, PractitionerFactory
-
-from .test_offer_flow import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from cooperative.roles import Role
 from members.models import Invoice, Member, PcpAssignment
-from tests.conftest import PASSWORD
+from tests.e2e.signin import sign_in
 from tests.members.factories import make_pcp, make_plan
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -76,12 +76,7 @@ def test_enroll_card_invoice_pcp_change_and_payment_import(page, live_server, ma
     assert invoice.practitioner == second_pcp  # the first month follows the new choice
 
     # 4. Finance imports the bank's payment file.
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("fin.flow")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    sign_in(page, live_server, "fin.flow")
     page.goto(f"{live_server.url}/admin/members/payment/import/")
     csv = f"reference,date,member number or employer code,amount\nBANK-77,{timezone.localtime(invoice.created_at):%Y-%m-%d},{member.member_number},90.00\n"
     page.set_input_files(

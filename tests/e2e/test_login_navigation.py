@@ -2,15 +2,9 @@ import pytest
 
 from cooperative.roles import Role
 from tests.conftest import PASSWORD
+from tests.e2e.signin import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, live_server, username, password=PASSWORD):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_home_page_explains_the_cooperative(page, live_server):

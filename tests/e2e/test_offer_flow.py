@@ -11,19 +11,10 @@ from cooperative.roles import Role
 from providers import services
 from providers.models import RateAgreement
 from providers.services import Band, Line
-from tests.conftest import PASSWORD
+from tests.e2e.signin import sign_in
 from tests.providers.factories import LocationFactory, RoleFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, live_server, username):
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
 
 
 def run_admin_action(page, live_server, changelist, pks, action):

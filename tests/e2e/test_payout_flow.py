@@ -11,6 +11,7 @@ from pypdf import PdfReader
 from cooperative.roles import Role
 from payouts.models import PaidOutMonth, PayoutRun, Statement, StatementLine
 from tests.conftest import PASSWORD
+from tests.e2e.signin import sign_in
 from tests.members.factories import make_pcp, make_plan
 from tests.payouts.factories import make_bank_account, member_paying
 from tests.payouts.worker import queue_forget, worker_environment, worker_start
@@ -41,10 +42,7 @@ def test_finance_runs_the_payout_downloads_the_pdfs_and_sees_it_reconcile(
         )
     make_user(Role.FINANCE, username="fin.payout")
 
-    page.goto(f"{live_server.url}/accounts/login/?next=/finance/payouts/")
-    page.get_by_label("Username").fill("fin.payout")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, "fin.payout", next_url="/finance/payouts/")
     page.wait_for_url("**/finance/payouts/")
     page.get_by_label("Month to pay out").fill("2026-02")
     page.get_by_label("Your password, again").fill(PASSWORD)

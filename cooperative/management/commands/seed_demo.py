@@ -9,7 +9,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from cooperative.demo import DEMO_PASSWORD, SEEDERS, SeedOptions, demo_users_ensure
+from cooperative.demo import (
+    DEMO_PASSWORD,
+    SEEDERS,
+    SeedOptions,
+    demo_totp_secret,
+    demo_users_ensure,
+)
 
 
 def _non_negative(value: str) -> int:
@@ -56,3 +62,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {user.username.ljust(width)}  {role:<18} lands on {user.lands_on}"
             )
+        self.stdout.write(
+            "Staff sign in with a second step: add the authenticator secret "
+            f"{demo_totp_secret()} to an authenticator app (time-based, 6 digits), or print "
+            "the current code with `python manage.py demo_totp`."
+        )
