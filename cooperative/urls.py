@@ -50,6 +50,12 @@ urlpatterns = [
         views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("accounts/tokens/", views.api_tokens, name="api-tokens"),
+    path(
+        "accounts/tokens/<int:token_id>/revoke/",
+        views.api_token_revoke_view,
+        name="api-token-revoke",
+    ),
     path("healthz", views.healthz, name="healthz"),
     path("media/<path:path>", views.public_media, name="public-media"),
     path("admin/", admin.site.urls),
