@@ -1,13 +1,17 @@
-"""Admin for the kernel: the audit log, read-only."""
+"""Admin for the kernel: the audit log, read-only; API tokens, read-only but for revoking."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
-from .models import AuditEvent
+from .exceptions import ApplicationError
+from .models import ApiToken, AuditEvent
+from .services import api_token_revoke
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -51,7 +55,6 @@ class AuditEventAdmin(ReadOnlyAdmin):
 # could then copy a staff member's authenticator. Here the devices are listed without secrets,
 # and the one thing an administrator does is reset a user's two-step sign-in (a lost phone).
 
-from django.contrib import messages  # noqa: E402
 from django_otp.plugins.otp_static.models import StaticDevice  # noqa: E402
 from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
@@ -100,3 +103,78 @@ class AuthenticatorAdmin(ReadOnlyAdmin):
             "their sessions ended; staff set up a new authenticator at their next sign-in.",
             messages.SUCCESS,
         )
+
+
+class ApiTokenStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("active", "Active"), ("expired", "Expired"), ("revoked", "Revoked")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> QuerySet[ApiToken]:
+        now = timezone.now()
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True, expires_at__gt=now)
+        if self.value() == "expired":
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Every user's API tokens, for superusers (no role is granted these permissions): listed,
+    never added, edited or deleted here; the one action revokes through the service. The
+    secret itself is nowhere: only its first characters and its hash are stored."""
+
+    list_display = (
+        "label",
+        "user",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "status",
+        "revoked_at",
+        "revoked_by",
+    )
+    list_filter = (ApiTokenStatusFilter, ("expires_at", admin.DateFieldListFilter))
+    search_fields = ("label", "prefix", "user__username", "user__email")
+    list_select_related = ("user", "revoked_by")
+    readonly_fields = (
+        "user",
+        "label",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "status",
+        "revoked_at",
+        "revoked_by",
+    )
+    exclude = ("key_hash",)
+    actions = ("revoke_tokens",)
+
+    @admin.display(description="status")
+    def status(self, obj: ApiToken) -> str:
+        return obj.status_at(timezone.now()).capitalize()
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        revoked, refused = 0, []
+        for token in queryset.order_by("pk"):
+            try:
+                api_token_revoke(token=token, actor=request.user)
+            except ApplicationError as error:
+                refused.append(error.message)
+            else:
+                revoked += 1
+        if revoked:
+            self.message_user(request, f"{revoked} token(s) revoked.", messages.SUCCESS)
+        for message in refused:
+            self.message_user(request, message, messages.WARNING)

@@ -8,7 +8,14 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
-from .permissions import can_open_admin, has_role, is_staff_member, primary_role, user_roles
+from .permissions import (
+    can_manage_api_tokens,
+    can_open_admin,
+    has_role,
+    is_staff_member,
+    primary_role,
+    user_roles,
+)
 from .roles import Role
 
 
@@ -54,4 +61,5 @@ def site(request: HttpRequest) -> dict[str, Any]:
         "nav_items": items,
         "user_roles": [str(r) for r in user_roles(user)],
         "primary_role": str(role) if role else None,
+        "can_manage_api_tokens": can_manage_api_tokens(user),
     }

@@ -1,10 +1,14 @@
-"""Kernel data: the timestamped base model and the append-only audit log."""
+"""Kernel data: the timestamped base model, the append-only audit log and API tokens."""
 
 from __future__ import annotations
+
+import hashlib
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
+from django.utils import timezone
 
 
 class TimeStampedModel(models.Model):
@@ -70,3 +74,61 @@ class AuditEvent(models.Model):
         who = self.actor_username or "anonymous"
         target = f" {self.object_type}#{self.object_id}" if self.object_type else ""
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {who} {self.action}{target}"
+
+
+class ApiToken(models.Model):
+    """A user's key for the API: several per user, each with a label and a required expiry.
+
+    Only the SHA-256 of the secret is stored (the secret is shown once, when it is created);
+    its first characters stay in clear so a person can tell their tokens apart. Revoked and
+    expired tokens are kept as history: a database trigger (migration 0004) rejects DELETE.
+    """
+
+    PREFIX_LENGTH = 8
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens"
+    )
+    label = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=PREFIX_LENGTH)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="api_tokens_revoked",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+        indexes = [models.Index(fields=["user", "created_at"], name="apitoken_user_idx")]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(label=""), name="apitoken_label_not_blank"),
+            models.CheckConstraint(
+                condition=models.Q(revoked_at__isnull=False) | models.Q(revoked_by__isnull=True),
+                name="apitoken_revoked_by_only_when_revoked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.prefix}…)"
+
+    @staticmethod
+    def hash_of(secret: str) -> str:
+        """The stored form of a secret: SHA-256, hex. The secret holds 288 random bits, so a
+        plain hash is enough (there is nothing to guess that a slow hash would protect)."""
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    def status_at(self, moment: Any) -> str:
+        """ "revoked", "expired" or "active" at that moment."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= moment:
+            return "expired"
+        return "active"

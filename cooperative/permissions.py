@@ -98,3 +98,18 @@ class HasRole(BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return has_role(request.user, *self.roles)
+
+
+def can_manage_api_tokens(user: Any) -> bool:
+    """Staff (and superusers) and providers create and revoke their own API tokens; members
+    use the portal, not the API by token."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return is_staff_member(user) or has_role(user, Role.PROVIDER)
+
+
+def can_revoke_api_token(user: Any, token: Any) -> bool:
+    """A token's owner revokes it; a superuser revokes anyone's (from the admin)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return bool(user.is_superuser) or token.user_id == user.pk

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
-from .models import AuditAction, AuditEvent
+from .models import ApiToken, AuditAction, AuditEvent
 
 
 def sign_in_history_for(user: Any) -> QuerySet[AuditEvent]:
@@ -25,3 +25,13 @@ def users_named(name: str) -> list[Any]:
     return list(
         get_user_model().objects.filter(Q(username__iexact=name) | Q(email__iexact=name))[:2]
     )
+
+
+def api_tokens_of(user: Any) -> QuerySet[ApiToken]:
+    """The user's own API tokens (active, expired and revoked), newest first."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def api_token_of(user: Any, token_id: int) -> ApiToken | None:
+    """One of the user's own tokens, or None (another user's token is not found, not refused)."""
+    return ApiToken.objects.filter(user=user, pk=token_id).first()

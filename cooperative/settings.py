@@ -74,6 +74,8 @@ ACH_COMPANY_NAME = env.str("ACH_COMPANY_NAME", default="CoopCare Coop")
 ACH_EFFECTIVE_DAYS = env.int("ACH_EFFECTIVE_DAYS", default=1)
 # The address people reach the site at, for links in emails (roster invitations).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The longest an API token may last, in days (every token has an expiry; /accounts/tokens/).
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -85,7 +87,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -323,7 +324,8 @@ PAYOUTS_WARM_WORKERS = env.bool("PAYOUTS_WARM_WORKERS", default=True)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an unauthenticated call gets 401 with WWW-Authenticate, not 403.
-        "rest_framework.authentication.TokenAuthentication",
+        # Personal tokens with an expiry (cooperative.ApiToken, made at /accounts/tokens/).
+        "cooperative.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -59,6 +59,12 @@ urlpatterns = [
         name="security-recovery-codes",
     ),
     path("accounts/security/turn-off/", views.security_turn_off, name="security-turn-off"),
+    path("accounts/tokens/", views.api_tokens, name="api-tokens"),
+    path(
+        "accounts/tokens/<int:token_id>/revoke/",
+        views.api_token_revoke_view,
+        name="api-token-revoke",
+    ),
     path("healthz", views.healthz, name="healthz"),
     path("media/<path:path>", views.public_media, name="public-media"),
     path("admin/", admin.site.urls),

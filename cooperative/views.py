@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from . import hooks
 from .audit import record_denied
-from .exceptions import error_body
+from .exceptions import ApplicationError, error_body
+from .forms import ApiTokenCreateForm
 from .health import health_status
 from .permissions import (
     can_open_admin,
@@ -23,10 +26,12 @@ from .permissions import (
     home_url_for,
     is_staff_member,
     login_required_view,
+    role_required,
     user_roles,
 )
 from .roles import Role
-from .selectors import sign_in_history_for
+from .selectors import api_token_of, api_tokens_of, sign_in_history_for
+from .services import api_token_create, api_token_max_days, api_token_revoke
 
 
 @require_GET
@@ -366,3 +371,65 @@ def security_turn_off(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, "Two-step sign-in is off. Your password alone signs you in.")
     return redirect("security")
+
+
+# --- API tokens: each staff member and provider manages their own --------------------------
+
+API_TOKEN_ROLES = (Role.PROVIDER_SERVICES, Role.ADVOCATE, Role.FINANCE, Role.PROVIDER)
+
+
+def _api_tokens_page(
+    request: HttpRequest, form: ApiTokenCreateForm, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    now = timezone.now()
+    tokens = [(token, token.status_at(now)) for token in api_tokens_of(request.user)]
+    context = {"form": form, "tokens": tokens, "max_days": api_token_max_days(), **extra}
+    return render(request, "registration/account_api_tokens.html", context, status=status)
+
+
+@never_cache
+@role_required(*API_TOKEN_ROLES)
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """List your tokens and create one; a new token's secret is shown in this response only
+    (never stored, never put in the session, the page not cached)."""
+    max_days = api_token_max_days()
+    if request.method != "POST":
+        return _api_tokens_page(request, ApiTokenCreateForm(max_days=max_days))
+    form = ApiTokenCreateForm(request.POST, max_days=max_days)
+    if form.is_valid():
+        try:
+            token, secret = api_token_create(
+                user=request.user,
+                label=form.cleaned_data["label"],
+                expires_at=form.cleaned_data["expires_at"],
+            )
+        except ApplicationError as error:
+            for field, messages in error.errors.items():
+                target = form.expiry_field() if field == "expires_at" else field
+                for message in messages:
+                    form.add_error(target if target in form.fields else None, message)
+            if not error.errors:
+                form.add_error(None, error.message)
+        else:
+            return _api_tokens_page(
+                request, ApiTokenCreateForm(max_days=max_days), created=token, secret=secret
+            )
+    return _api_tokens_page(request, form, status=400)
+
+
+@require_POST
+@role_required(*API_TOKEN_ROLES)
+def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Revoke one of your own tokens (another user's token id is not found: 404)."""
+    token = api_token_of(request.user, token_id)
+    if token is None:
+        raise Http404("No such token.")
+    try:
+        api_token_revoke(token=token, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, f"The token “{token.label}” ({token.prefix}…) is revoked: it no longer works."
+        )
+    return redirect("api-tokens")

@@ -1,11 +1,13 @@
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
 
 from cooperative.roles import Role
+from cooperative.services import api_token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +25,10 @@ def test_api_root_lists_entry_points(api_client):
 
 def test_me_with_token_authentication(api_client, make_user):
     user = make_user(Role.ADVOCATE, username="adv.token")
-    token = Token.objects.create(user=user)
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, secret = api_token_create(
+        user=user, label="Scripts", expires_at=timezone.now() + timedelta(days=30)
+    )
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
     response = api_client.get("/api/v1/me/")
     assert response.status_code == 200
     assert response.json() == {
