@@ -49,8 +49,13 @@ def mfa_is_required(request: HttpRequest) -> bool:
 
 
 def mfa_is_verified(request: HttpRequest) -> bool:
-    verified = getattr(request.user, "is_verified", None)
-    return bool(verified and verified())
+    """The session passed the second step. django-otp's own middleware would load the device on
+    every request to check it still exists (one query per staff page); here the session alone
+    says so, which holds because nothing removes a device without ending the sessions that used
+    it: django_otp.login() stores the device only for its own user, Django's login() starts a
+    fresh session for every sign-in, turning two-step sign-in off clears the mark, and an
+    administrator's reset ends every session of the user."""
+    return bool(request.session.get(DEVICE_ID_SESSION_KEY))
 
 
 def mfa_is_enabled(user: Any) -> bool:

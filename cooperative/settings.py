@@ -112,8 +112,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # request.user.is_verified(): whether this session passed the second step of sign-in.
-    "django_otp.middleware.OTPMiddleware",
+    # Nothing but the second step of sign-in until it is done (staff; others who turned it on).
     "cooperative.middleware.TwoStepSignInMiddleware",
     "cooperative.middleware.StaffIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
