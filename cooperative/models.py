@@ -36,7 +36,11 @@ class AuditAction(models.TextChoices):
 class AuditEvent(models.Model):
     """Who did what to which record, when and from where; never the PHI itself.
 
-    Append-only: a database trigger (migration 0001) rejects UPDATE and DELETE.
+    Append-only: database triggers reject UPDATE, DELETE (migration 0002) and TRUNCATE (0006),
+    and the application's database role holds only SELECT and INSERT on the table. Tamper
+    evidence: a BEFORE INSERT trigger (0004) numbers each row gaplessly and chains it by
+    SHA-256 to the previous one; `manage.py audit_verify` recomputes the chain
+    (cooperative/audit_chain.py).
     """
 
     occurred_at = models.DateTimeField(db_default=Now(), editable=False)
@@ -58,6 +62,10 @@ class AuditEvent(models.Model):
     path = models.CharField(max_length=300, blank=True)
     # A short non-PHI note (e.g. the username typed at a failed login, or the refused permission).
     detail = models.CharField(max_length=300, blank=True)
+    # Set by the database's chain trigger, whatever the INSERT says (see migration 0005).
+    sequence = models.BigIntegerField(unique=True, editable=False)
+    previous_hash = models.CharField(max_length=64, editable=False, default="")
+    row_hash = models.CharField(max_length=64, editable=False, default="")
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

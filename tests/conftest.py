@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.db.backends.signals import connection_created
 from rest_framework.test import APIClient
 
 from cooperative.roles import STAFF_ROLES, Role
@@ -199,3 +200,13 @@ from django.test import Client  # noqa: E402
 
 _original_force_login = Client.force_login
 Client.force_login = _force_login_verified  # type: ignore[method-assign]
+
+
+def _allow_audit_truncate(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """A transactional test's flush truncates every table; the audit log's TRUNCATE trigger
+    (cooperative migration 0006) lets through only a session that asks, as tests do here."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET coopcare.audit_truncate = 'allow'")
+
+
+connection_created.connect(_allow_audit_truncate, dispatch_uid="coopcare_audit_truncate")

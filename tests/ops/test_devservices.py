@@ -131,3 +131,63 @@ def test_existing_servers_are_used_when_they_answer():
         "redis://127.0.0.1:6379/0",
     ]
     assert "starting a project" not in result.stdout
+
+
+def test_url_with_user_keeps_the_server_and_database():
+    from cooperative.devservices import url_with_user
+
+    assert (
+        url_with_user("postgres://postgres@127.0.0.1:5432/coopcare", "coopcare_app")
+        == "postgres://coopcare_app@127.0.0.1:5432/coopcare"
+    )
+    assert (
+        url_with_user("postgresql://postgres:@/coopcare?host=/tmp/pg", "coopcare_app", "p@ss:w")
+        == "postgresql://coopcare_app:p%40ss%3Aw@/coopcare?host=/tmp/pg"
+    )
+
+
+def test_the_app_role_is_made_and_web_worker_beat_get_its_url():
+    """`make test` runs as the owner; the app role exists (created when missing) with nothing
+    but LOGIN, and DATABASE_APP_URL (what `make run` gives web, worker and beat) signs in as it."""
+    from cooperative.devservices import answers
+
+    if not (answers("127.0.0.1", 5432) and answers("127.0.0.1", 6379)):
+        pytest.skip("no PostgreSQL and Redis on their standard ports here")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "DATABASE_OWNER_URL", "DATABASE_APP_ROLE")
+        and not k.startswith("COOPCARE_")
+    }
+    probe = (
+        "import os, psycopg2\n"
+        "print(os.environ['DATABASE_URL']); print(os.environ['DATABASE_APP_URL'])\n"
+        "c = psycopg2.connect(os.environ['DATABASE_APP_URL']).cursor()\n"
+        "c.execute('SELECT current_user, rolsuper, rolcreatedb, rolcreaterole "
+        "FROM pg_roles WHERE rolname = current_user')\n"
+        "print(*c.fetchone())\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cooperative.devservices",
+            "exec",
+            "--",
+            sys.executable,
+            "-c",
+            probe,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-3:] == [
+        "postgres://postgres@127.0.0.1:5432/coopcare",
+        "postgres://coopcare_app@127.0.0.1:5432/coopcare",
+        "coopcare_app False False False",
+    ]
