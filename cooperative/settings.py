@@ -73,6 +73,8 @@ ACH_COMPANY_NAME = env.str("ACH_COMPANY_NAME", default="CoopCare Coop")
 # Reserve holidays skipped; 0 = the creation day if it is a banking day).
 ACH_EFFECTIVE_DAYS = env.int("ACH_EFFECTIVE_DAYS", default=1)
 # The address people reach the site at, for links in emails (roster invitations).
+# How long an enrollment's emailed confirmation link works; unconfirmed ones then expire.
+ENROLLMENT_CONFIRM_HOURS = env.int("ENROLLMENT_CONFIRM_HOURS", default=48)
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -192,6 +194,8 @@ CACHES = {
         "LOCATION": REDIS_PY_URL,
         "KEY_PREFIX": "coopcare",
         "TIMEOUT": 300,
+        # Bounded waits: a down or hung Redis fails fast (throttles answer 503), never a hang.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
     }
 }
 
@@ -299,6 +303,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=14 
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Queuing from a page is bounded: one quick retry of the publish, short socket timeouts; past
+# that, cooperative.queueing.enqueue runs the fallback (e.g. sends the email inline).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2,
+}  # fmt: skip
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 5}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = False
 # The queue payout tasks go to ("celery", the default queue every worker listens on). A
@@ -323,7 +333,14 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     # Throttles key anonymous clients by cooperative.audit.client_ip (cooperative/throttles.py).
-    "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "user": "600/min"},
+    "DEFAULT_THROTTLE_CLASSES": [
+        "cooperative.throttles.ClientAddressAnonThrottle",
+        "cooperative.throttles.ClientAddressUserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="120/min"),
+        "user": env.str("API_THROTTLE_USER", default="600/min"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {
