@@ -303,12 +303,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=14 
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-# Queuing from a page is bounded: one quick retry of the publish, short socket timeouts; past
-# that, cooperative.queueing.enqueue runs the fallback (e.g. sends the email inline).
-CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2,
-}  # fmt: skip
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 5}
+# Queuing from a page is bounded separately (cooperative.queueing.enqueue: short timeouts, one
+# retry, then a fallback), so a slow broker never holds a page.
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = False
 # The queue payout tasks go to ("celery", the default queue every worker listens on). A

@@ -421,7 +421,6 @@ def enroll_confirm(request: HttpRequest, token: str) -> HttpResponse:
         except ApplicationError as error:
             full_npi = _full_pcp_npi(pending.answers, error)
             if full_npi:
-                form = EnrollmentConfirmForm(initial={"full_pcp_npi": full_npi})
                 form.add_error(None, error.message)
             elif "password" in (error.errors or {}):
                 apply_service_errors(form, error)
