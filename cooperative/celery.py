@@ -30,6 +30,10 @@ app.conf.beat_schedule = {
         "task": "members.memberships_daily",
         "schedule": crontab(hour=0, minute=20),  # activate, move plan versions, lapse
     },
+    "members-enrollments-expire": {
+        "task": "members.enrollments_expire",
+        "schedule": crontab(minute=5),  # hourly: unconfirmed enrollments past their link's life
+    },
     "credentialing-daily": {
         "task": "credentialing.monitoring_daily",
         "schedule": crontab(hour=0, minute=30),  # expirables, recredentialing, letters due

@@ -73,6 +73,8 @@ ACH_COMPANY_NAME = env.str("ACH_COMPANY_NAME", default="CoopCare Coop")
 # Reserve holidays skipped; 0 = the creation day if it is a banking day).
 ACH_EFFECTIVE_DAYS = env.int("ACH_EFFECTIVE_DAYS", default=1)
 # The address people reach the site at, for links in emails (roster invitations).
+# How long an enrollment's emailed confirmation link works; unconfirmed ones then expire.
+ENROLLMENT_CONFIRM_HOURS = env.int("ENROLLMENT_CONFIRM_HOURS", default=48)
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # The longest an API token may last, in days (every token has an expiry; /accounts/tokens/).
 API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
@@ -202,6 +204,8 @@ CACHES = {
         "LOCATION": REDIS_PY_URL,
         "KEY_PREFIX": "coopcare",
         "TIMEOUT": 300,
+        # Bounded waits: a down or hung Redis fails fast (throttles answer 503), never a hang.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
     }
 }
 
@@ -315,6 +319,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=14 
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Queuing from a page is bounded separately (cooperative.queueing.enqueue: short timeouts, one
+# retry, then a fallback), so a slow broker never holds a page.
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = False
 # The queue payout tasks go to ("celery", the default queue every worker listens on). A
@@ -340,7 +346,14 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     # Throttles key anonymous clients by cooperative.audit.client_ip (cooperative/throttles.py).
-    "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "user": "600/min"},
+    "DEFAULT_THROTTLE_CLASSES": [
+        "cooperative.throttles.ClientAddressAnonThrottle",
+        "cooperative.throttles.ClientAddressUserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="120/min"),
+        "user": env.str("API_THROTTLE_USER", default="600/min"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {

@@ -61,25 +61,79 @@ class EnrollmentThrottle(ClientAddressAnonThrottle):
     rate = "30/min"
 
 
+class EnrollmentStartedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    expires_in_hours = serializers.IntegerField()
+
+
+def enrollment_started_message(email: str) -> str:
+    """The one answer after the last step, whether or not the address has an account."""
+    return (
+        f"Check your email: we sent a message to {email} saying how to finish. "
+        "Nothing is set up until you follow its link."
+    )
+
+
 class EnrollmentView(APIView):
-    """Enroll a new member: 201 with the member number; 409 when the PCP's panel is full;
+    """Start an enrollment: 202 "check your email" (the email has the confirmation link, or says
+    the address already has an account — the answer never says which); nothing is created
+    and no panel place is held until the link is confirmed. 409 when the PCP's panel is full;
     400 with field errors for anything else."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_classes = [EnrollmentThrottle]
 
-    @extend_schema(request=EnrollmentInputSerializer, responses={201: EnrollmentOutputSerializer})
+    @extend_schema(request=EnrollmentInputSerializer, responses={202: EnrollmentStartedSerializer})
     def post(self, request: Request) -> Response:
         serializer = EnrollmentInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        result = services.enrollment_create(
+        started = services.enrollment_start(
             data=data,
             password=data.pop("password"),
             pcp_npi=data.pop("pcp_npi"),
             plan_code=data.pop("plan"),
             employer_code=data.pop("employer_code"),
+        )
+        body = {
+            "detail": enrollment_started_message(started.email),
+            "expires_in_hours": started.hours,
+        }
+        return Response(EnrollmentStartedSerializer(body).data, status=202)
+
+
+class EnrollmentConfirmInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=500)
+    password = serializers.CharField(write_only=True, max_length=128)
+    full_pcp_npi = serializers.CharField(max_length=10, required=False, default="")
+    pcp_npi = serializers.CharField(max_length=10, required=False, default="")
+
+
+class EnrollmentConfirmView(APIView):
+    """Confirm an enrollment with the emailed token and the chosen password: 201 with the
+    member number; 409 when a chosen PCP's panel filled up meanwhile (send `full_pcp_npi` and
+    another `pcp_npi` to confirm with that one); 400 for a wrong password or a bad or expired
+    token (nothing created)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [EnrollmentThrottle]
+
+    @extend_schema(
+        request=EnrollmentConfirmInputSerializer, responses={201: EnrollmentOutputSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        serializer = EnrollmentConfirmInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        replace = (
+            (data["full_pcp_npi"].strip(), data["pcp_npi"].strip())
+            if data["full_pcp_npi"].strip() and data["pcp_npi"].strip()
+            else None
+        )
+        result = services.enrollment_confirm(
+            token=data["token"], password=data["password"], replace_pcp=replace
         )
         body = {
             "member_number": result.member.member_number,

@@ -13,6 +13,11 @@ router.register("payments", api.PaymentStaffViewSet, basename="api-payments")
 
 urlpatterns = [
     path("enrollments/", api.EnrollmentView.as_view(), name="api-enrollments"),
+    path(
+        "enrollments/confirm/",
+        api.EnrollmentConfirmView.as_view(),
+        name="api-enrollments-confirm",
+    ),
     path("me/membership/", api.MyMembershipView.as_view(), name="api-me-membership"),
     path("me/invoices/", api.MyInvoicesView.as_view(), name="api-me-invoices"),
     path("me/members/", api.MyFamilyMemberView.as_view(), name="api-me-family-add"),

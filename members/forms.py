@@ -142,6 +142,18 @@ class ReviewForm(forms.Form):
         return data
 
 
+class EnrollmentConfirmForm(forms.Form):
+    """The confirmation link's page: the password chosen at sign-up (and, when the chosen PCP's
+    panel filled up meanwhile, another PCP)."""
+
+    password = forms.CharField(
+        label="The password you chose when you enrolled",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    full_pcp_npi = forms.CharField(required=False, widget=forms.HiddenInput)
+    pcp_npi = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
 class ContactForm(forms.Form):
     email = forms.CharField(
         max_length=254, label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"})

@@ -659,3 +659,44 @@ class RosterUpload(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.employer_group.employer_code})"
+
+
+class PendingEnrollmentStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for the email to be confirmed"
+    CONFIRMED = "confirmed", "Confirmed"
+    EXPIRED = "expired", "Expired unconfirmed"
+
+
+class PendingEnrollment(TimeStampedModel):
+    """An enrollment waiting for its email address to be confirmed: it holds no panel place and
+    creates no account; following the emailed link (before `expires_at`) and giving the
+    password chosen at sign-up creates the member. Expired ones keep only the address and dates
+    (the answers and the password hash are wiped)."""
+
+    email = models.EmailField()
+    status = models.CharField(
+        max_length=10,
+        choices=PendingEnrollmentStatus.choices,
+        default=PendingEnrollmentStatus.PENDING,
+    )
+    answers = models.JSONField(default=dict, blank=True)
+    password_hash = models.CharField(max_length=128, blank=True)
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "expires_at"], name="pending_enrollment_due")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="confirmed", member__isnull=False, confirmed_at__isnull=False)
+                | (~Q(status="confirmed") & Q(member__isnull=True)),
+                name="pending_enrollment_confirmed_has_member",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.status})"

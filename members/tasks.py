@@ -163,3 +163,57 @@ def roster_invitation_send(entry_id: int) -> None:
         from_email=None,
         recipient_list=[entry.email],
     )
+
+
+@shared_task(
+    name="members.enrollment_confirm_link_send", autoretry_for=(OSError,), retry_backoff=True,
+    max_retries=5, soft_time_limit=60, time_limit=90, ignore_result=True,
+)  # fmt: skip
+def enrollment_confirm_link_send(pending_id: int) -> None:
+    """Email the link that confirms a pending enrollment (nothing is created until it is used)."""
+    from .models import PendingEnrollment, PendingEnrollmentStatus
+
+    pending = PendingEnrollment.objects.filter(
+        pk=pending_id, status=PendingEnrollmentStatus.PENDING
+    ).first()
+    if pending is None:
+        return
+    path = reverse("members:enroll-confirm", args=[services.enrollment_confirm_token(pending)])
+    context = {
+        "first_name": pending.answers.get("person", {}).get("first_name", ""),
+        "link": f"{settings.PUBLIC_BASE_URL}{path}",
+        "hours": settings.ENROLLMENT_CONFIRM_HOURS,
+        "cooperative_name": settings.COOPERATIVE_NAME,
+    }
+    send_mail(
+        subject=f"{settings.COOPERATIVE_NAME}: confirm your email to finish enrolling",
+        message=render_to_string("members/email/enrollment_confirm_link.txt", context),
+        from_email=None,
+        recipient_list=[pending.email],
+    )
+
+
+@shared_task(
+    name="members.enrollment_account_exists_send", autoretry_for=(OSError,), retry_backoff=True,
+    max_retries=5, soft_time_limit=60, time_limit=90, ignore_result=True,
+)  # fmt: skip
+def enrollment_account_exists_send(email: str) -> None:
+    """Someone tried to enroll with an address that already has an account: tell its owner
+    how to sign in or reset the password (nothing was created)."""
+    context = {
+        "sign_in": f"{settings.PUBLIC_BASE_URL}{reverse('login')}",
+        "reset": f"{settings.PUBLIC_BASE_URL}{reverse('password_reset')}",
+        "cooperative_name": settings.COOPERATIVE_NAME,
+    }
+    send_mail(
+        subject=f"{settings.COOPERATIVE_NAME}: you already have an account",
+        message=render_to_string("members/email/enrollment_account_exists.txt", context),
+        from_email=None,
+        recipient_list=[email],
+    )
+
+
+@shared_task(name="members.enrollments_expire", soft_time_limit=240, time_limit=300)
+def enrollments_expire() -> dict[str, int]:
+    """Hourly: unconfirmed enrollments past their link's life expire (their answers wiped)."""
+    return {"expired": services.enrollments_expire()}

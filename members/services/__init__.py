@@ -5,5 +5,6 @@ versions, status machine) and billing (invoices, payments, imports, lapsing)."""
 from .billing import *  # noqa: F403
 from .employers import *  # noqa: F403
 from .enrollment import *  # noqa: F403
+from .enrollment_pending import *  # noqa: F403
 from .memberships import *  # noqa: F403
 from .standing import *  # noqa: F403

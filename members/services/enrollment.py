@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -23,6 +24,7 @@ from cooperative.exceptions import ApplicationError, ConflictError
 from cooperative.models import AuditAction
 from cooperative.money import percent_of, quantize_cents, sum_amounts
 from cooperative.periods import Period
+from cooperative.queueing import enqueue
 from cooperative.roles import Role
 from cooperative.validators import (
     normalize_phone,
@@ -53,7 +55,8 @@ from ..models import (
 __all__ = [
     "CONSENT_TEXT_VERSION", "OLDEST_AGE_AT_START", "DependentResult", "EnrollmentResult", "PcpPlace",
     "age_on", "dependent_add",
-    "Quote", "employer_group_for_code", "employer_share", "enrollment_create", "enrollment_dependent_check", "enrollment_person_check",
+    "EnrollmentAnswers", "email_has_account", "enrollment_answers_check", "enrollment_password_check",
+    "enrollment_write", "Quote", "employer_group_for_code", "employer_share", "enrollment_create", "enrollment_dependent_check", "enrollment_person_check",
     "enrollment_quote", "member_number_check_character", "member_number_is_valid",
     "member_number_new", "pcp_place_take", "plan_current", "start_date_for_enrollment",
 ]  # fmt: skip
@@ -201,22 +204,24 @@ class PcpPlace:
 
 
 def pcp_place_take(
-    *, pcp_npi: str, age: int, start: date, also_lock: int | None = None
+    *, pcp_npi: str, age: int, start: date, also_lock: int | None = None, hold: bool = True
 ) -> PcpPlace:
     """Take one place on a PCP's panel from `start`: the practitioner row (and `also_lock`, the
     PCP being left on a change) are locked in primary-key order, so concurrent choices of the
     same PCP queue up and the count of open assignments never passes `panel_capacity`.
-    Call inside a transaction."""
+    Call inside a transaction. `hold=False`: the same checks, nothing locked or taken (an
+    enrollment waiting for its email to be confirmed)."""
     target = (
         Practitioner.objects.filter(npi=str(pcp_npi).strip()).values_list("pk", flat=True).first()
     )
     if target is None:
         raise _field_error("pcp_npi", f"We don't list a provider with NPI {pcp_npi}.")
+    rows = Practitioner.objects.select_for_update() if hold else Practitioner.objects.all()
     locked = {
         p.pk: p
-        for p in Practitioner.objects.select_for_update()
-        .filter(pk__in=[pk for pk in (target, also_lock) if pk is not None])
-        .order_by("pk")
+        for p in rows.filter(pk__in=[pk for pk in (target, also_lock) if pk is not None]).order_by(
+            "pk"
+        )
     }
     practitioner = locked[target]
     if practitioner.status != PractitionerStatus.ACTIVE:
@@ -244,6 +249,8 @@ def pcp_place_take(
         raise _field_error(
             "pcp_npi", f"{practitioner.display_name} has no prices agreed for {start:%B %Y} yet."
         )
+    if not hold:
+        return PcpPlace(practitioner, role, fee)
     Practitioner.objects.filter(pk=practitioner.pk).update(
         panel_member_count=F("panel_member_count") + 1
     )
@@ -340,17 +347,11 @@ def enrollment_dependent_check(*, data: dict[str, Any], start: date) -> dict[str
 
 def enrollment_person_check(*, data: dict[str, Any], today: date | None = None) -> dict[str, Any]:
     """The first step of the enrollment pages: the same checks as `enrollment_create` on the
-    person (eligibility, identifiers, duplicates), before any PCP is chosen. No health questions."""
+    person (eligibility, identifiers), before any PCP is chosen. No health questions."""
     start = start_date_for_enrollment(today)
-    person = _validate_person(data, start, consent=False)
-    if _member_is_duplicate(person):
-        raise ConflictError(
-            "This person is already a member: sign in to the member portal instead.",
-            errors={"email": ["Already enrolled."]},
-        )
-    if get_user_model().objects.filter(username__iexact=person["email"]).exists():
-        raise _field_error("email", "An account with this email exists: sign in instead.")
-    return person
+    # Whether the address already has an account is never said here (nor on any later step):
+    # the email sent after the last step tells the owner of the address.
+    return _validate_person(data, start, consent=False)
 
 
 @dataclass(frozen=True)
@@ -383,15 +384,24 @@ def employer_group_for_code(code: str) -> EmployerGroup | None:
     ).first()
 
 
-@transaction.atomic
-def enrollment_create(*, data: dict[str, Any], password: str, pcp_npi: str, plan_code: str,
-                      employer_code: str = "", dependents: list[dict[str, Any]] | None = None,
-                      today: date | None = None, roster_entry_id: int | None = None) -> EnrollmentResult:  # fmt: skip
-    """Enroll a person: member, user account, membership from the first of next month, PCP
-    assignment, consents, dependents (each with their own PCP and age-band fee, billed to the
-    subscriber) and the first month's invoices — all or nothing. Each PCP's panel place is
-    taken under a row lock, so two people racing for the last place cannot both get it.
-    `roster_entry_id`: the employer roster invitation this enrollment takes up (once only)."""
+@dataclass(frozen=True)
+class EnrollmentAnswers:
+    """An enrollment's answers, checked (everything but the account and the panel places)."""
+
+    start: date
+    person: dict[str, Any]
+    household: list[dict[str, Any]]
+    plan: Plan
+    group: EmployerGroup | None
+    roster_entry_id: int | None
+    pcp_npi: str
+
+
+def enrollment_answers_check(*, data: dict[str, Any], pcp_npi: str, plan_code: str,
+                             employer_code: str = "", dependents: list[dict[str, Any]] | None = None,
+                             today: date | None = None, roster_entry_id: int | None = None) -> EnrollmentAnswers:  # fmt: skip
+    """The checks of an enrollment that say nothing about who already has an account: the
+    person, the dependents, the plan, the employer code and the roster invitation."""
     start = start_date_for_enrollment(today)
     person = _validate_person(data, start)
     household = [_validate_dependent(d, start, i) for i, d in enumerate(dependents or [])]
@@ -407,9 +417,8 @@ def enrollment_create(*, data: dict[str, Any], password: str, pcp_npi: str, plan
             raise _field_error(
                 "employer_code", f"We don't know the employer code '{employer_code}'."
             )
-    entry = None
     if roster_entry_id is not None:
-        entry = RosterEntry.objects.select_for_update().filter(pk=roster_entry_id).first()
+        entry = RosterEntry.objects.filter(pk=roster_entry_id).first()
         if (
             entry is None
             or entry.status != RosterEntryStatus.INVITED
@@ -419,14 +428,14 @@ def enrollment_create(*, data: dict[str, Any], password: str, pcp_npi: str, plan
             raise ApplicationError(
                 "This employer invitation can no longer be used: enroll with your employer code."
             )
-    if _member_is_duplicate(person):
-        raise ConflictError(
-            "This person is already a member: sign in to the member portal instead.",
-            errors={"email": ["Already enrolled."]},
-        )
+    return EnrollmentAnswers(
+        start, person, household, plan, group, roster_entry_id, str(pcp_npi).strip()
+    )
+
+
+def enrollment_password_check(*, person: dict[str, Any], password: str) -> None:
+    """The password rules (length, not like the name or email, not common)."""
     user_model = get_user_model()
-    if user_model.objects.filter(username__iexact=person["email"]).exists():
-        raise _field_error("email", "An account with this email exists: sign in instead.")
     try:
         validate_password(password, user=user_model(username=person["email"], email=person["email"],
                                                     first_name=person["first_name"], last_name=person["last_name"]))  # fmt: skip
@@ -435,18 +444,78 @@ def enrollment_create(*, data: dict[str, Any], password: str, pcp_npi: str, plan
             error.messages[0], errors={"password": [str(m) for m in error.messages]}
         ) from None
 
-    place = pcp_place_take(pcp_npi=pcp_npi, age=age_on(person["date_of_birth"], start), start=start)
+
+def email_has_account(email: str) -> bool:
+    """Whether a sign-in already uses this address (as its username or its email)."""
+    return (
+        get_user_model().objects.filter(Q(username__iexact=email) | Q(email__iexact=email)).exists()
+    )
+
+
+@transaction.atomic
+def enrollment_create(*, data: dict[str, Any], password: str, pcp_npi: str, plan_code: str,
+                      employer_code: str = "", dependents: list[dict[str, Any]] | None = None,
+                      today: date | None = None, roster_entry_id: int | None = None) -> EnrollmentResult:  # fmt: skip
+    """Enroll a person whose email address is known to be theirs (staff, demo data and the
+    confirmation of a pending enrollment): member, user account, membership from the first of
+    next month, PCP assignment, consents, dependents (each with their own PCP and age-band fee,
+    billed to the subscriber) and the first month's invoices — all or nothing. Each PCP's panel
+    place is taken under a row lock, so two people racing for the last place cannot both get
+    it. `roster_entry_id`: the employer roster invitation this enrollment takes up (once only).
+    The public pages and API go through `enrollment_start` and `enrollment_confirm` instead."""
+    answers = enrollment_answers_check(
+        data=data, pcp_npi=pcp_npi, plan_code=plan_code, employer_code=employer_code,
+        dependents=dependents, today=today, roster_entry_id=roster_entry_id,
+    )  # fmt: skip
+    _refuse_existing(answers.person)
+    enrollment_password_check(person=answers.person, password=password)
+    return enrollment_write(answers=answers, password_hash=make_password(password))
+
+
+def _refuse_existing(person: dict[str, Any]) -> None:
+    if _member_is_duplicate(person):
+        raise ConflictError(
+            "This person is already a member: sign in to the member portal instead.",
+            errors={"email": ["Already enrolled."]},
+        )
+    if get_user_model().objects.filter(username__iexact=person["email"]).exists():
+        raise _field_error("email", "An account with this email exists: sign in instead.")
+
+
+def enrollment_write(*, answers: EnrollmentAnswers, password_hash: str) -> EnrollmentResult:
+    """Write a checked enrollment (inside the caller's transaction): the panel places under
+    their row locks, the account with this password hash, the household and its invoices."""
+    start, person, plan, group = answers.start, answers.person, answers.plan, answers.group
+    _refuse_existing(person)
+    entry = None
+    if answers.roster_entry_id is not None:
+        entry = RosterEntry.objects.select_for_update().filter(pk=answers.roster_entry_id).first()
+        if (
+            entry is None
+            or entry.status != RosterEntryStatus.INVITED
+            or group is None
+            or entry.employer_group_id != group.pk
+        ):
+            raise ApplicationError(
+                "This employer invitation can no longer be used: enroll with your employer code."
+            )
+    place = pcp_place_take(
+        pcp_npi=answers.pcp_npi, age=age_on(person["date_of_birth"], start), start=start
+    )
+    user_model = get_user_model()
     user = user_model.objects.create_user(
-        username=person["email"], email=person["email"], password=password,
+        username=person["email"], email=person["email"], password=None,
         first_name=person["first_name"], last_name=person["last_name"],
     )  # fmt: skip
+    user.password = password_hash
+    user.save(update_fields=["password"])
     user.groups.add(Group.objects.get(name=str(Role.MEMBER)))
     member, membership, assignment = _household_member_create(
         person=person, subscriber=None, user=user, plan=plan, group=group, start=start,
         place=place, actor=user,
     )  # fmt: skip
     memberships = [membership]
-    for index, dependent in enumerate(household):
+    for index, dependent in enumerate(answers.household):
         try:
             dependent_place = pcp_place_take(
                 pcp_npi=dependent["pcp_npi"],
@@ -488,17 +557,11 @@ def enrollment_create(*, data: dict[str, Any], password: str, pcp_npi: str, plan
 
 
 def _send_confirmation(member_pk: int) -> None:
-    """Queue the welcome email; if the broker is unreachable, send it from here rather than
-    fail an enrollment that has already committed."""
+    """Queue the welcome email; if the broker cannot take it within the bound, send it from
+    here rather than fail (or hold up) an enrollment that has already committed."""
     from ..tasks import enrollment_confirmation_send
 
-    try:
-        enrollment_confirmation_send.delay(member_pk)
-    except Exception:  # noqa: BLE001 - any broker error: the email must still go out
-        logger.warning(
-            "broker unavailable: sending the confirmation of member %s inline", member_pk
-        )
-        enrollment_confirmation_send.apply(args=(member_pk,))
+    enqueue(enrollment_confirmation_send, args=[member_pk])
 
 
 @dataclass(frozen=True)

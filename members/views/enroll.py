@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,13 +18,16 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from cooperative.exceptions import ApplicationError
+from cooperative.throttles import ClientAddressAnonThrottle, throttle_page
 from providers.forms import DEFAULT_RADIUS_MILES
 from providers.models import Practitioner, ZipCode
 from providers.selectors import DirectoryQuery, practitioner_directory_page
 
 from .. import selectors, services
+from ..api import EnrollmentThrottle
 from ..forms import (
     DependentForm,
+    EnrollmentConfirmForm,
     PcpSearchForm,
     PersonForm,
     PlanForm,
@@ -88,6 +92,8 @@ def _guard(state: dict[str, Any], step: str) -> HttpResponse | None:
 
 
 @never_cache
+@throttle_page(EnrollmentThrottle)
+@throttle_page(ClientAddressAnonThrottle, methods=("GET",))
 def enroll_invite(request: HttpRequest, token: str) -> HttpResponse:
     """An employee's link from their employer's roster: the details, plan and employer code come
     from the roster (the employee checks them and adds a phone), then the usual steps."""
@@ -110,6 +116,8 @@ def enroll_invite(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @never_cache
+@throttle_page(EnrollmentThrottle)
+@throttle_page(ClientAddressAnonThrottle, methods=("GET",))
 def enroll_details(request: HttpRequest) -> HttpResponse:
     state = _state(request)
     initial = dict(state.get("person") or state.get("prefill") or {})
@@ -133,6 +141,8 @@ def enroll_details(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@throttle_page(EnrollmentThrottle)
+@throttle_page(ClientAddressAnonThrottle, methods=("GET",))
 def enroll_plan(request: HttpRequest) -> HttpResponse:
     state = _state(request)
     if (guard := _guard(state, "plan")) is not None:
@@ -208,6 +218,8 @@ def pcp_search_results(request: HttpRequest, *, birth: date, plan: Plan | None, 
 
 
 @never_cache
+@throttle_page(EnrollmentThrottle)
+@throttle_page(ClientAddressAnonThrottle, methods=("GET",))
 def enroll_pcp(request: HttpRequest) -> HttpResponse:
     state = _state(request)
     if (guard := _guard(state, "pcp")) is not None:
@@ -255,6 +267,8 @@ def enroll_pcp(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@throttle_page(EnrollmentThrottle)
+@throttle_page(ClientAddressAnonThrottle, methods=("GET",))
 def enroll_family(request: HttpRequest) -> HttpResponse:
     """Optional: add dependents (each with their own PCP and age-band fee, billed to you)."""
     state = _state(request)
@@ -322,6 +336,8 @@ def _review_lines(state: dict[str, Any], start: date) -> tuple[list[dict[str, An
 
 
 @never_cache
+@throttle_page(EnrollmentThrottle)
+@throttle_page(ClientAddressAnonThrottle, methods=("GET",))
 def enroll_review(request: HttpRequest) -> HttpResponse:
     state = _state(request)
     if (guard := _guard(state, "review")) is not None:
@@ -338,7 +354,7 @@ def enroll_review(request: HttpRequest) -> HttpResponse:
             dict(d, date_of_birth=_birth(d["date_of_birth"])) for d in state.get("dependents") or []
         ]
         try:
-            result = services.enrollment_create(
+            started = services.enrollment_start(
                 data=person, password=form.cleaned_data["password"], pcp_npi=state["pcp_npi"],
                 plan_code=state["plan"], employer_code=state.get("employer_code", ""), dependents=dependents,
                 roster_entry_id=state.get("invite"),
@@ -349,12 +365,10 @@ def enroll_review(request: HttpRequest) -> HttpResponse:
                 _save(request, state)
             apply_service_errors(form, error)
         else:
+            # No session, no account yet: the email link (and the password) confirm the address.
             request.session.pop(SESSION_KEY, None)
-            login(
-                request, result.member.user, backend="cooperative.backends.UsernameOrEmailBackend"
-            )
-            request.session["enrolled_member_id"] = result.member.pk
-            return redirect("members:enroll-done")
+            request.session["enrollment_sent_to"] = started.email
+            return redirect("members:enroll-check-email")
     lines, group = _review_lines(state, start)
     quotes = [line["quote"] for line in lines if line["quote"]]
     totals = {
@@ -366,6 +380,93 @@ def enroll_review(request: HttpRequest) -> HttpResponse:
         request, "members/enroll_review.html",
         _context("review", form=form, lines=lines, group=group, start=start, totals=totals, state=state),
     )  # fmt: skip
+
+
+@never_cache
+def enroll_check_email(request: HttpRequest) -> HttpResponse:
+    """After the last step: the same page whether or not the address already has an account
+    (the email says which)."""
+    email = request.session.get("enrollment_sent_to")
+    if not email:
+        return redirect("members:enroll-details")
+    return render(
+        request, "members/enroll_check_email.html",
+        {"email": email, "hours": settings.ENROLLMENT_CONFIRM_HOURS},
+    )  # fmt: skip
+
+
+@never_cache
+@throttle_page(EnrollmentThrottle, methods=("GET", "POST"))
+def enroll_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link: the password chosen at sign-up confirms the enrollment, which is then
+    written (first to confirm gets a PCP's last place). A panel that filled up meanwhile is
+    said plainly, with other PCPs with room to choose from."""
+    try:
+        pending = services.pending_enrollment_for_token(token)
+    except ApplicationError as error:
+        return render(
+            request, "members/enroll_confirm_invalid.html", {"message": error.message}, status=410
+        )
+    form = EnrollmentConfirmForm(request.POST or None)
+    full_npi = ""
+    if request.method == "POST" and form.is_valid():
+        full_npi = form.cleaned_data["full_pcp_npi"].strip()
+        new_npi = form.cleaned_data["pcp_npi"].strip()
+        try:
+            result = services.enrollment_confirm(
+                token=token,
+                password=form.cleaned_data["password"],
+                replace_pcp=(full_npi, new_npi) if full_npi and new_npi else None,
+            )
+        except ApplicationError as error:
+            full_npi = _full_pcp_npi(pending.answers, error)
+            if full_npi:
+                form.add_error(None, error.message)
+            elif "password" in (error.errors or {}):
+                apply_service_errors(form, error)
+            else:  # the whole message: the answers' fields are not on this page
+                form.add_error(None, error.message)
+        else:
+            login(
+                request, result.member.user, backend="cooperative.backends.UsernameOrEmailBackend"
+            )
+            request.session["enrolled_member_id"] = result.member.pk
+            return redirect("members:enroll-done")
+    context: dict[str, Any] = {"form": form, "full_npi": full_npi, "others": []}
+    if full_npi:
+        context["others"] = _other_pcps(request, pending.answers, full_npi)
+    return render(request, "members/enroll_confirm.html", context)
+
+
+def _full_pcp_npi(answers: dict[str, Any], error: ApplicationError) -> str:
+    """The NPI of the chosen PCP whose panel filled up (empty when that was not the error)."""
+    keys = [k for k in (error.errors or {}) if k.endswith("pcp_npi")]
+    if not keys or error.status_code != 409:
+        return ""
+    key = keys[0]
+    chosen = (
+        answers["pcp_npi"]
+        if key == "pcp_npi"
+        else answers["dependents"][int(key.split("[")[1].split("]")[0])]["pcp_npi"]
+    )
+    return str(chosen)  # the answer as stored: what a replacement replaces
+
+
+def _other_pcps(request: HttpRequest, answers: dict[str, Any], full_npi: str) -> list[Any]:
+    """PCPs with room near the enrollee, for the person whose PCP's panel filled up."""
+    start = services.start_date_for_enrollment()
+    plan = services.plan_current(answers.get("plan", ""), start)
+    group = services.employer_group_for_code(answers.get("employer_code", ""))
+    people = [answers["person"], *answers.get("dependents", [])]
+    person = next(
+        (p for p in people if p.get("pcp_npi", answers["pcp_npi"]) == full_npi), people[0]
+    )
+    results = pcp_search_results(
+        request, birth=_birth(person["date_of_birth"]), plan=plan, group=group,
+        default_zip=answers["person"]["zip"][:5],
+    )  # fmt: skip
+    page = results["page_obj"]
+    return [p for p in page or [] if p.npi != full_npi and getattr(p, "quote", None)]
 
 
 @never_cache

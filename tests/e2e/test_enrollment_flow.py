@@ -3,8 +3,10 @@ card PDF and sees the first invoice, changes PCP; finance imports a payment file
 shows as paid for the month."""
 
 import io
+import re
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -18,7 +20,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 MEMBER_PASSWORD = "a-long-member-password-42"
 
 
-def test_enroll_card_invoice_pcp_change_and_payment_import(page, live_server, make_user):
+def test_enroll_card_invoice_pcp_change_and_payment_import(
+    page, live_server, make_user, settings, eager_tasks
+):
+    settings.PUBLIC_BASE_URL = live_server.url  # the emailed link points at this server
     make_plan()
     first_pcp = make_pcp(capacity=3)
     second_pcp = make_pcp(capacity=3)
@@ -50,6 +55,15 @@ def test_enroll_card_invoice_pcp_change_and_payment_import(page, live_server, ma
     page.get_by_label("Choose a password").fill(MEMBER_PASSWORD)
     page.get_by_label("Type the password again").fill(MEMBER_PASSWORD)
     page.get_by_role("button", name="Join the cooperative").click()
+    # Issue 17: nothing is set up until the emailed link is followed with the password.
+    page.wait_for_url("**/enroll/check-email/")
+    assert "Check your email" in page.content()
+    assert Member.objects.count() == 0
+    (message,) = mail.outbox
+    link = re.search(r"^(https?://\S+/enroll/confirm/\S+/)$", message.body, re.M).group(1)
+    page.goto(link)
+    page.get_by_label("The password you chose when you enrolled").fill(MEMBER_PASSWORD)
+    page.get_by_role("button", name="Confirm and join").click()
     page.wait_for_url("**/enroll/welcome/")
     member = Member.objects.get()
     assert member.member_number in page.content()

@@ -1,6 +1,7 @@
 """Members test data: a plan and a PCP with an active agreement."""
 
 import datetime
+import re
 from decimal import Decimal
 
 from members.models import Plan
@@ -50,3 +51,21 @@ def enroll(pcp, *, first="Lucia", last="Ortega", born=datetime.date(1990, 5, 17)
         data=data, password=PASSWORD, pcp_npi=pcp.npi, plan_code="standard",
         employer_code=employer_code, dependents=dependents, today=today,
     )  # fmt: skip
+
+
+def confirm_link(pending_id=None):
+    """Send the confirmation email as the worker would, and return the link's path."""
+    from django.core import mail
+
+    from members import tasks
+    from members.models import PendingEnrollment
+
+    pending = (
+        PendingEnrollment.objects.get(pk=pending_id)
+        if pending_id
+        else PendingEnrollment.objects.latest("pk")
+    )
+    tasks.enrollment_confirm_link_send(pending.pk)
+    match = re.search(r"^https?://[^/\s]+(/enroll/confirm/[^/\s]+/)$", mail.outbox[-1].body, re.M)
+    assert match, mail.outbox[-1].body
+    return match.group(1)

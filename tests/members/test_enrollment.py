@@ -8,7 +8,14 @@ from django.db import connection
 
 from cooperative.exceptions import ApplicationError
 from members import services
-from members.models import Consent, EmployerGroup, Member, Membership, PcpAssignment
+from members.models import (
+    Consent,
+    EmployerGroup,
+    Member,
+    Membership,
+    PcpAssignment,
+    PendingEnrollment,
+)
 from providers.models import Practitioner
 from tests.members.factories import make_pcp, make_plan
 
@@ -25,7 +32,21 @@ def payload(**changes):
     return data
 
 
+def enroll_by_api(api_client, data):
+    """Start by API (202, check your email), then confirm with the emailed token (201)."""
+    started = api_client.post("/api/v1/enrollments/", data, format="json")
+    assert started.status_code == 202, started.json()
+    pending = PendingEnrollment.objects.latest("pk")
+    token = services.enrollment_confirm_token(pending)
+    return api_client.post(
+        "/api/v1/enrollments/confirm/",
+        {"token": token, "password": data["password"]},
+        format="json",
+    )
+
+
 def nothing_created():
+    assert PendingEnrollment.objects.count() == 0
     assert Member.objects.count() == 0
     assert Membership.objects.count() == 0
     assert PcpAssignment.objects.count() == 0
@@ -46,7 +67,7 @@ def test_member_numbers_carry_a_check_character():
 def test_enrollment_by_api_creates_everything_with_the_right_total(api_client):
     make_plan()
     pcp = make_pcp()
-    response = api_client.post("/api/v1/enrollments/", payload(pcp_npi=pcp.npi), format="json")
+    response = enroll_by_api(api_client, payload(pcp_npi=pcp.npi))
     assert response.status_code == 201, response.json()
     body = response.json()
     member = Member.objects.get()
@@ -78,9 +99,7 @@ def test_employer_share_is_subtracted(api_client):
         name="Gulf Freight", ein="12-3456789", contact_name="Ana", contact_email="ana@gulf.example", state="TX",
         employer_code="GULF25", contribution_kind="percent", contribution_value=Decimal("50"),
     )  # fmt: skip
-    response = api_client.post(
-        "/api/v1/enrollments/", payload(pcp_npi=pcp.npi, employer_code="gulf25"), format="json"
-    )
+    response = enroll_by_api(api_client, payload(pcp_npi=pcp.npi, employer_code="gulf25"))
     assert response.status_code == 201, response.json()
     assert (response.json()["monthly_total"], response.json()["employer_share"]) == (
         "45.00",
@@ -120,27 +139,43 @@ def test_bad_input_is_400_on_the_field_and_creates_nothing(api_client, changes, 
 
 
 @pytest.mark.django_db
-def test_full_panel_is_409_and_duplicate_enrollment_is_refused(api_client):
+def test_full_panel_is_409_and_a_second_enrollment_of_a_member_creates_nothing(api_client):
+    """Updated for issue 17: enrolling again with a member's address no longer answers 409
+    "already a member" (that told anyone whether an address has an account): the answer is the
+    same 202 "check your email", and the email tells the owner to sign in."""
+    from django.core import mail
+
+    from members import tasks
+
     make_plan()
     pcp = make_pcp(capacity=1)
-    assert (
-        api_client.post("/api/v1/enrollments/", payload(pcp_npi=pcp.npi), format="json").status_code
-        == 201
-    )
-    again = api_client.post("/api/v1/enrollments/", payload(pcp_npi=pcp.npi), format="json")
-    assert again.status_code == 409
-    assert (
-        again.json()["detail"]
-        == "This person is already a member: sign in to the member portal instead."
-    )
-    other = api_client.post(
-        "/api/v1/enrollments/",
-        payload(pcp_npi=pcp.npi, email="marco@example.com", first_name="Marco"),
+    assert enroll_by_api(api_client, payload(pcp_npi=pcp.npi)).status_code == 201
+    first = api_client.post(
+        "/api/v1/enrollments/", payload(pcp_npi=pcp.npi, email="marco@example.com", first_name="Marco"),
         format="json",
+    )  # fmt: skip
+    assert first.status_code == 409
+    assert first.json()["detail"].endswith("panel is full: choose another primary care provider.")
+    pcp.panel_capacity = 2
+    pcp.save(update_fields=["panel_capacity"])
+    pending_before = PendingEnrollment.objects.count()
+    again = api_client.post("/api/v1/enrollments/", payload(pcp_npi=pcp.npi), format="json")
+    new = api_client.post(
+        "/api/v1/enrollments/", payload(pcp_npi=pcp.npi, email="nadia@example.com", first_name="Nadia"),
+        format="json",
+    )  # fmt: skip
+    assert (again.status_code, new.status_code) == (202, 202)
+    assert again.json()["detail"] == new.json()["detail"].replace("nadia@", "lucia@")
+    assert again.json()["detail"] == (
+        "Check your email: we sent a message to lucia@example.com saying how to finish. "
+        "Nothing is set up until you follow its link."
     )
-    assert other.status_code == 409
-    assert other.json()["detail"].endswith("panel is full: choose another primary care provider.")
+    assert PendingEnrollment.objects.count() == pending_before + 1  # Nadia's only
     assert Member.objects.count() == 1
+    tasks.enrollment_account_exists_send("lucia@example.com")  # what the worker runs
+    assert mail.outbox[-1].to == ["lucia@example.com"]
+    assert "You already have an account with us, so nothing new was set up." in mail.outbox[-1].body
+    assert "/accounts/password/reset/" in mail.outbox[-1].body
 
 
 @pytest.mark.django_db

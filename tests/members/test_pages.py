@@ -13,7 +13,7 @@ from cooperative.models import AuditEvent
 from cooperative.periods import Period
 from members import services, tasks
 from members.models import Invoice, Member, Membership, PcpAssignment
-from tests.members.factories import make_pcp, make_plan
+from tests.members.factories import confirm_link, make_pcp, make_plan
 
 PASSWORD = "a-long-member-password-42"
 DETAILS = {
@@ -23,6 +23,15 @@ DETAILS = {
 
 
 def enroll_by_pages(client, pcp, details=None, dependents=()):
+    """The six steps, then the emailed link and the password: the welcome page's redirect."""
+    response = start_by_pages(client, pcp, details, dependents)
+    assert (response.status_code, response["Location"]) == (302, "/enroll/check-email/")
+    link = confirm_link()
+    assert client.get(link).status_code == 200
+    return client.post(link, {"password": PASSWORD})
+
+
+def start_by_pages(client, pcp, details=None, dependents=()):
     response = client.post("/enroll/", details or DETAILS)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert response["Location"] == "/enroll/plan/"
@@ -48,7 +57,8 @@ def test_enrollment_pages_end_to_end(client, django_capture_on_commit_callbacks)
     pcp = make_pcp()
     with django_capture_on_commit_callbacks() as callbacks:
         response = enroll_by_pages(client, pcp)
-    assert len(callbacks) == 1  # the confirmation email is queued after the commit
+    # the link's email after the review step's commit, the welcome after the confirmation's
+    assert len(callbacks) == 2
     assert response.status_code == 302
     assert response["Location"] == "/enroll/welcome/"
     member = Member.objects.get()
@@ -59,9 +69,9 @@ def test_enrollment_pages_end_to_end(client, django_capture_on_commit_callbacks)
     assert start.strftime("%B %-d, %Y") in page
     assert "$90.00" in page  # 18–44 band $75 + $15 cooperative portion
     tasks.enrollment_confirmation_send(member.pk)  # what the worker runs
-    assert len(mail.outbox) == 1
-    assert member.member_number in mail.outbox[0].body
-    assert "$90.00" in mail.outbox[0].body
+    assert len(mail.outbox) == 2  # the confirmation link, then the welcome
+    assert member.member_number in mail.outbox[1].body
+    assert "$90.00" in mail.outbox[1].body
     invoice = Invoice.objects.get()
     assert (invoice.period, invoice.amount, invoice.age_band) == (start, Decimal("90.00"), "18–44")
 

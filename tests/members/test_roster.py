@@ -36,7 +36,7 @@ from members.models import (
     RosterEntry,
     RosterUpload,
 )
-from tests.members.factories import PASSWORD, enroll, make_pcp, make_plan
+from tests.members.factories import PASSWORD, confirm_link, enroll, make_pcp, make_plan
 
 D = Decimal
 FEB = Period(2026, 2)
@@ -716,6 +716,8 @@ def test_the_invitation_link_fills_the_details_and_skips_the_plan_step(client, b
     assert "$30.00" in review  # the employer's part of the $90 dues
     assert "$60.00" in review  # Ivy's part
     response = client.post("/enroll/review/", REVIEW)
+    assert (response.status_code, response["Location"]) == (302, "/enroll/check-email/")
+    response = client.post(confirm_link(), {"password": PASSWORD})
     assert (response.status_code, response["Location"]) == (302, "/enroll/welcome/")
 
     member = Member.objects.get(email="ivy.lane@example.com")
@@ -755,11 +757,18 @@ def test_the_same_link_opened_twice_enrolls_once(client, bayou, django_user_mode
         assert (
             browser.post("/enroll/family/", {"action": "continue"})["Location"] == "/enroll/review/"
         )
-    assert client.post("/enroll/review/", REVIEW)["Location"] == "/enroll/welcome/"
+    # Issue 17: both reviews get "check your email" (nothing is written until a link is
+    # confirmed); the first link confirmed enrolls, the second is refused and writes nothing.
+    assert client.post("/enroll/review/", REVIEW)["Location"] == "/enroll/check-email/"
+    first_link = confirm_link()
+    assert other.post("/enroll/review/", REVIEW)["Location"] == "/enroll/check-email/"
+    second_link = confirm_link()
+    response = client.post(first_link, {"password": PASSWORD})
+    assert response["Location"] == "/enroll/welcome/"
     users = django_user_model.objects.count()
-    response = other.post("/enroll/review/", REVIEW)
+    response = other.post(second_link, {"password": PASSWORD})
     assert response.status_code == 200
-    assert "This employer invitation can no longer be used: enroll with your employer code." in (
+    assert "This person is already a member: sign in to the member portal instead." in (
         response.content.decode()
     )
     assert (Member.objects.count(), django_user_model.objects.count()) == (1, users)
