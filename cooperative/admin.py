@@ -7,7 +7,41 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from .audit import audit_list_read, audit_read, read_is_audited
 from .models import AuditEvent
+
+
+class AuditedReadAdmin(admin.ModelAdmin):
+    """For admins of member data (and practitioners' credentialing files): the changelist writes
+    one VIEW row naming the model, the filters (never a search term) and the ids on the page;
+    a record's page and its history write one VIEW row for the record. A refused page writes the
+    DENIED row of the 403 handler instead."""
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        response = super().changelist_view(request, extra_context)
+        changelist = (
+            getattr(response, "context_data", {}).get("cl") if response.status_code == 200 else None
+        )
+        if changelist is not None and not read_is_audited(request):
+            # Evaluated once here and handed back: the page renders the same rows, no new query.
+            changelist.result_list = list(changelist.result_list)
+            audit_list_read(request, model=self.model, ids=[row.pk for row in changelist.result_list], what="admin")  # fmt: skip
+        return response
+
+    def _audit_record_page(self, request: HttpRequest, object_id: str, what: str) -> None:
+        obj = self.get_object(request, object_id)
+        if obj is not None and self.has_view_or_change_permission(request, obj):
+            audit_read(request, obj=obj, detail=what)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        self._audit_record_page(request, object_id, "admin")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        self._audit_record_page(request, object_id, "admin history")
+        return super().history_view(request, object_id, extra_context)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
