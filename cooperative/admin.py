@@ -5,10 +5,38 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.http import HttpRequest
 
 from .audit import audit_list_read, audit_read, read_is_audited
 from .models import AuditEvent
+
+
+class AuditedAutocompleteJsonView(AutocompleteJsonView):
+    """The admin's autocomplete (e.g. a payment's member, typed by name) lists member data too:
+    when the listed model's admin is audited, one VIEW row names the ids offered (never the
+    term typed)."""
+
+    def serialize_result(self, obj: Any, to_field_name: str) -> dict[str, str]:
+        self.offered_ids = [*getattr(self, "offered_ids", []), obj.pk]
+        return super().serialize_result(obj, to_field_name)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        response = super().get(request, *args, **kwargs)
+        if isinstance(self.model_admin, AuditedReadAdmin) and response.status_code == 200:
+            audit_list_read(
+                request, model=self.model_admin.model, ids=getattr(self, "offered_ids", []),
+                what=f"admin autocomplete for {self.source_field.model._meta.label_lower}",
+            )  # fmt: skip
+        return response
+
+
+def audited_autocomplete_view(request: HttpRequest) -> Any:
+    return AuditedAutocompleteJsonView.as_view(admin_site=admin.site)(request)
+
+
+# The one admin site's autocomplete goes through the audited view (set before its URLs are built).
+admin.site.autocomplete_view = audited_autocomplete_view  # type: ignore[method-assign]
 
 
 class AuditedReadAdmin(admin.ModelAdmin):

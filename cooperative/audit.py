@@ -108,7 +108,7 @@ def record_denied(request: HttpRequest, *, detail: str = "") -> AuditEvent:
 
 # Query parameters whose values are typed by a person (a name, an email, a member number): the
 # audit row says that a search was made, never what was searched for.
-FREE_TEXT_PARAMETERS = frozenset({"q", "search", "member_number", "npi", "email", "name"})
+FREE_TEXT_PARAMETERS = frozenset({"q", "search", "term", "member_number", "npi", "email", "name"})
 DETAIL_MAX = 300
 
 

@@ -544,3 +544,25 @@ def test_a_list_row_names_the_filters_but_never_the_search_term(samples, client)
     assert member.last_name not in row.detail
     shown = [int(pk) for pk in row.detail.rsplit("ids ", 1)[1].split(",")]
     assert member.pk in shown
+
+
+def test_the_admin_autocomplete_of_members_is_a_list_read(samples, client):
+    """A payment's member, looked up by name in the admin: one VIEW row naming the members
+    offered, never the name typed."""
+    member = samples["member"]
+    client.force_login(_user("finance"))
+    since = _last_pk()
+    response = client.get(
+        "/admin/autocomplete/",
+        {"app_label": "members", "model_name": "payment", "field_name": "member",
+         "term": member.member_number},
+    )  # fmt: skip
+    assert response.status_code == 200
+    offered = [int(result["id"]) for result in response.json()["results"]]
+    assert member.pk in offered
+    (row,) = _reads(since)
+    assert (row.object_type, row.object_id, row.actor_username) == ("members.member", "", "finance")  # fmt: skip
+    assert row.detail == (
+        "list admin autocomplete for members.payment; query app_label=members&"
+        f"field_name=member&model_name=payment&term=<search>; ids {','.join(map(str, offered))}"
+    )
