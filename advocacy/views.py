@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from cooperative.audit import audit_record, record_denied
+from cooperative.audit import audit_list_read, audit_record, record_denied
 from cooperative.exceptions import ApplicationError
 from cooperative.models import AuditAction
 from cooperative.periods import COOPERATIVE_TZ
@@ -70,6 +70,7 @@ from .models import (
     Referral,
     ReferralStatus,
     RequirementNotice,
+    UtilizationEvent,
 )
 
 advocate_required = role_required(Role.ADVOCATE)
@@ -95,15 +96,6 @@ def _case_url(case: Case, anchor: str = "") -> str:
 # --- Queues ---------------------------------------------------------------------------------
 
 
-def _audit_list(request: HttpRequest, what: str, case_ids: list[int]) -> None:
-    """A list of members' cases read by staff is audited too: which cases were on the screen."""
-    if case_ids:
-        audit_record(
-            actor=request.user, action=AuditAction.VIEW, object_type="advocacy.case", request=request,
-            detail=f"{what}: cases {','.join(str(pk) for pk in case_ids)}"[:300],
-        )  # fmt: skip
-
-
 @never_cache
 @advocate_required
 def workspace(request: HttpRequest) -> HttpResponse:
@@ -116,7 +108,8 @@ def workspace(request: HttpRequest) -> HttpResponse:
     queue = filters.pop("queue", "mine")
     cases = selectors.case_queue(user=request.user, queue=queue, today=today, **filters)
     page = Paginator(cases, 25).get_page(request.GET.get("page"))
-    _audit_list(request, f"queue {queue}", [c.pk for c in page])
+    # A list of members' cases read by staff is audited too: which cases were on the screen.
+    audit_list_read(request, model=Case, ids=[c.pk for c in page], what=f"queue {queue}")
     params = request.GET.copy()
     params.pop("page", None)
     context = {
@@ -590,7 +583,8 @@ def utilization(request: HttpRequest) -> HttpResponse:
                     return redirect("advocacy:utilization")
         else:
             status = 400
-    recent = selectors.utilization_recent()[:25]
+    recent = list(selectors.utilization_recent()[:25])
+    audit_list_read(request, model=UtilizationEvent, ids=[e.pk for e in recent], what="recent")
     return render(request, "advocacy/utilization.html", {"form": form, "import_form": import_form, "result": result, "recent": recent, "nav": "advocacy"}, status=status)  # fmt: skip
 
 
@@ -610,7 +604,7 @@ def disputes(request: HttpRequest) -> HttpResponse:
         qualification = ""
         rows = selectors.disputes_list(today=today)
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
-    _audit_list(request, "claim disputes", [d.case_id for d in page])
+    audit_list_read(request, model=ClaimDispute, ids=[d.pk for d in page], what="claim disputes")
     qualifications = selectors.dispute_qualifications(list(page.object_list), today=today)
     return render(request, "advocacy/disputes.html", {
         "page": page, "qualification": qualification, "qualifications": qualifications,

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from cooperative.admin import ReadOnlyAdmin
+from cooperative.admin import AuditedReadAdmin, ReadOnlyAdmin
 from cooperative.exceptions import ApplicationError
 
 from . import forms as step_forms
@@ -364,7 +364,7 @@ ApplicationAdminForm = type(
 
 
 @admin.register(CredentialingApplication)
-class CredentialingApplicationAdmin(admin.ModelAdmin):
+class CredentialingApplicationAdmin(AuditedReadAdmin):
     form = ApplicationAdminForm
     change_form_template = "admin/credentialing/application_change_form.html"
     list_display = [
@@ -1110,7 +1110,7 @@ class ScreeningRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ScreeningResult)
-class ScreeningResultAdmin(ReadOnlyAdmin):
+class ScreeningResultAdmin(AuditedReadAdmin, ReadOnlyAdmin):
     change_form_template = "admin/credentialing/application_change_form.html"
     list_display = [
         "__str__",
@@ -1237,7 +1237,7 @@ class ChangeRequestForm(forms.ModelForm):
 
 
 @admin.register(ChangeRequest)
-class ChangeRequestAdmin(admin.ModelAdmin):
+class ChangeRequestAdmin(AuditedReadAdmin):
     form = ChangeRequestForm
     list_display = [
         "__str__",

@@ -18,6 +18,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cooperative.api import AuditedReadMixin
 from cooperative.audit import audit_record
 from cooperative.models import AuditAction
 from cooperative.permissions import HasRole
@@ -253,7 +254,9 @@ class AttachmentInputSerializer(serializers.Serializer):
 
 
 @extend_schema(tags=["credentialing"])
-class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ApplicationViewSet(
+    AuditedReadMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Credentialing applications (provider services staff only)."""
 
     permission_classes = [IsProviderServices]

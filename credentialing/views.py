@@ -9,11 +9,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from cooperative.audit import audit_list_read
 from cooperative.permissions import role_required
 from cooperative.roles import Role
 
 from . import selectors
-from .models import CLOCK_DAYS, VERIFICATION_MAX_AGE_DAYS
+from .models import CLOCK_DAYS, VERIFICATION_MAX_AGE_DAYS, CredentialingApplication
 
 
 def _chart(weekly: list[Any]) -> list[dict[str, Any]]:
@@ -34,6 +35,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """Counts per stage, the overdue list, the median days to decision and open tasks."""
     today = timezone.localdate()
     figures = selectors.dashboard(today=today)
+    # The overdue list names practitioners (their credentialing files are sensitive too).
+    audit_list_read(
+        request, model=CredentialingApplication, ids=[a.pk for a in figures.overdue], what="dashboard overdue"
+    )  # fmt: skip
     chart = _chart(figures.weekly)
     top = max([m for _w, m, _n in figures.weekly if m is not None] + [CLOCK_DAYS])
     return render(

@@ -15,7 +15,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from cooperative.admin import ReadOnlyAdmin
+from cooperative.admin import AuditedReadAdmin, ReadOnlyAdmin
+from cooperative.audit import audit_read
 from cooperative.exceptions import ApplicationError
 
 from . import services
@@ -92,7 +93,7 @@ class NeedsNewPcpFilter(admin.SimpleListFilter):
 
 
 @admin.register(Member)
-class MemberAdmin(ReadOnlyAdmin):
+class MemberAdmin(AuditedReadAdmin, ReadOnlyAdmin):
     list_display = ["member_number", "last_name", "first_name", "email", "state", "created_at"]
     list_filter = [
         NeedsNewPcpFilter,
@@ -104,20 +105,6 @@ class MemberAdmin(ReadOnlyAdmin):
     search_fields = ["member_number", "first_name", "last_name", "email"]
     inlines = [MembershipInline, PcpAssignmentInline, ConsentInline]
 
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
-    ) -> Any:
-        from cooperative.audit import audit_record
-        from cooperative.models import AuditAction
-
-        audit_record(
-            actor=request.user,
-            action=AuditAction.VIEW,
-            object_type="members.member",
-            object_id=object_id,
-        )
-        return super().change_view(request, object_id, form_url, extra_context)
-
 
 class MembershipEventInline(admin.TabularInline):
     model = MembershipEvent
@@ -128,7 +115,7 @@ class MembershipEventInline(admin.TabularInline):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ReadOnlyAdmin):
+class MembershipAdmin(AuditedReadAdmin, ReadOnlyAdmin):
     inlines = [MembershipEventInline]
     list_display = ["member", "plan", "employer_group", "start_date", "end_date", "status"]
     list_filter = ["status", "plan__code", "employer_group"]
@@ -259,7 +246,7 @@ class AllocationInline(admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdmin):
+class InvoiceAdmin(AuditedReadAdmin, ReadOnlyAdmin):
     list_display = ["period", "member", "bill_to", "practitioner", "age_band", "amount", "employer_share",
                     "member_amount", "member_paid", "status", "settled_at"]  # fmt: skip
     list_filter = [
@@ -281,7 +268,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(EmployerInvoice)
-class EmployerInvoiceAdmin(ReadOnlyAdmin):
+class EmployerInvoiceAdmin(AuditedReadAdmin, ReadOnlyAdmin):
     list_display = ["period", "employer_group", "amount", "amount_paid", "paid_at"]
     list_filter = ["period", "employer_group"]
     search_fields = ["employer_group__name", "employer_group__employer_code"]
@@ -309,7 +296,7 @@ class PaymentAdminForm(forms.ModelForm):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(AuditedReadAdmin):
     form = PaymentAdminForm
     list_display = [
         "reference",
@@ -451,7 +438,7 @@ class PaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentImport)
-class PaymentImportAdmin(ReadOnlyAdmin):
+class PaymentImportAdmin(AuditedReadAdmin, ReadOnlyAdmin):
     list_display = ["created_at", "file_name", "uploaded_by", "applied_count", "returned_count", "duplicate_count", "rejected_count",
                     "total_applied"]  # fmt: skip
     fields = readonly_fields = ("file_name", "sha256", "uploaded_by", "created_at", "applied_count",
@@ -476,7 +463,7 @@ class PaymentImportAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RosterEntry)
-class RosterEntryAdmin(ReadOnlyAdmin):
+class RosterEntryAdmin(AuditedReadAdmin, ReadOnlyAdmin):
     list_display = ["employee_id", "first_name", "last_name", "employer_group", "plan_code",
                     "member", "status", "invited_at"]  # fmt: skip
     list_filter = ["status", "employer_group"]
@@ -485,7 +472,7 @@ class RosterEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RosterUpload)
-class RosterUploadAdmin(admin.ModelAdmin):
+class RosterUploadAdmin(AuditedReadAdmin):
     """Upload an employer roster → preview of adds, changes, terminations and rejected lines →
     Apply (or Discard). Nothing about members changes before Apply."""
 
@@ -538,6 +525,7 @@ class RosterUploadAdmin(admin.ModelAdmin):
             RosterUpload.objects.select_related("employer_group", "uploaded_by", "decided_by"),
             pk=object_id,
         )
+        audit_read(request, obj=roster, detail="admin roster preview")  # its rows are employees
         context = {
             **self.admin_site.each_context(request), "roster": roster, "preview": roster.preview,
             "title": f"Roster {roster.file_name} — {roster.employer_group.name}",
@@ -578,7 +566,7 @@ class OpenIssueFilter(admin.SimpleListFilter):
 
 
 @admin.register(PcpStandingIssue)
-class PcpStandingIssueAdmin(ReadOnlyAdmin):
+class PcpStandingIssueAdmin(AuditedReadAdmin, ReadOnlyAdmin):
     """Members needing a new PCP: found by the standing review; resolved when the member chooses
     a new PCP, the PCP is back in good standing or the membership ends. Staff phone the member
     (the portal and the email already told them)."""
@@ -611,7 +599,7 @@ class PcpStandingIssueAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AgeOutNotice)
-class AgeOutNoticeAdmin(ReadOnlyAdmin):
+class AgeOutNoticeAdmin(AuditedReadAdmin, ReadOnlyAdmin):
     """Members told they turn 65: the day the membership ends (the month before the birthday)."""
 
     list_display = ["member", "birthday_65", "ends_on", "notified_at"]

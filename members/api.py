@@ -16,9 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cooperative.audit import audit_record, record_denied
+from cooperative.api import AuditedReadMixin
+from cooperative.audit import record_denied
 from cooperative.exceptions import ApplicationError
-from cooperative.models import AuditAction
 from cooperative.permissions import HasRole
 from cooperative.roles import Role
 from cooperative.throttles import ClientAddressAnonThrottle
@@ -244,7 +244,7 @@ class PaymentInputSerializer(serializers.Serializer):
 MEMBER_STAFF = (Role.FINANCE, Role.PROVIDER_SERVICES, Role.ADVOCATE)
 
 
-class MemberStaffViewSet(viewsets.ReadOnlyModelViewSet):
+class MemberStaffViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     """Staff: members, searchable by number, name or email (each record read is audited)."""
 
     serializer_class = MemberSerializer
@@ -264,14 +264,8 @@ class MemberStaffViewSet(viewsets.ReadOnlyModelViewSet):
             )
         return queryset
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        response = super().retrieve(request, *args, **kwargs)
-        audit_record(actor=request.user, action=AuditAction.VIEW, object_type="members.member",
-                     object_id=str(kwargs.get("pk")), request=request)  # fmt: skip
-        return response
 
-
-class MembershipStaffViewSet(viewsets.ReadOnlyModelViewSet):
+class MembershipStaffViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = MembershipSerializer
     permission_classes = [HasRole.of(*MEMBER_STAFF)]
     filterset_fields = ["status", "employer_group", "plan"]
@@ -280,7 +274,7 @@ class MembershipStaffViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.memberships_for_staff()
 
 
-class InvoiceStaffViewSet(viewsets.ReadOnlyModelViewSet):
+class InvoiceStaffViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = InvoiceSerializer
     permission_classes = [HasRole.of(Role.FINANCE)]
     filterset_fields = ["status", "period", "practitioner"]
@@ -289,7 +283,7 @@ class InvoiceStaffViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.invoices_for_staff()
 
 
-class PaymentStaffViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class PaymentStaffViewSet(AuditedReadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Finance: payments; POST records one (applied at once; a known reference is 409)."""
 
     serializer_class = PaymentSerializer

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from cooperative.admin import ReadOnlyAdmin
+from cooperative.admin import AuditedReadAdmin, ReadOnlyAdmin
 
 from .models import BankAccount, PayoutRun, PayoutRunEvent, Statement
 
@@ -76,7 +76,7 @@ class PayoutRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Statement)
-class StatementAdmin(ReadOnlyAdmin):
+class StatementAdmin(AuditedReadAdmin, ReadOnlyAdmin):
     list_display = [
         "check_number",
         "payee_name",

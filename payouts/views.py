@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from cooperative.audit import audit_record, record_denied
+from cooperative.audit import audit_list_read, audit_record, record_denied
 from cooperative.exceptions import ApplicationError
 from cooperative.models import AuditAction
 from cooperative.periods import Period
@@ -82,6 +82,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(selectors.run_statements(run, search=query), 50).get_page(
         request.GET.get("page")
     )
+    page.object_list = list(page.object_list)
+    audit_list_read(request, model=Statement, ids=[s.pk for s in page], what=f"payout run {run.pk}")  # fmt: skip
     context = {
         "run": run, "progress": selectors.run_progress(run), "page_obj": page, "search": search,
         "is_active": run.status in ACTIVE, "nav": "payouts",
@@ -243,6 +245,8 @@ def provider_statements(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.statements_for_clinic(clinic_id), 24).get_page(
         request.GET.get("page")
     )
+    page.object_list = list(page.object_list)
+    audit_list_read(request, model=Statement, ids=[s.pk for s in page], what=f"clinic {clinic_id}")  # fmt: skip
     return render(
         request, "payouts/provider_statements.html", {"page_obj": page, "nav": "statements"}
     )

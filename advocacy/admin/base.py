@@ -17,10 +17,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from cooperative.admin import ReadOnlyAdmin
-from cooperative.audit import audit_record
+from cooperative.admin import AuditedReadAdmin, ReadOnlyAdmin
 from cooperative.exceptions import ApplicationError
-from cooperative.models import AuditAction
 from members import selectors as member_selectors
 from members.models import Member
 
@@ -90,9 +88,9 @@ def _each(request: HttpRequest, objects: Any, done_label: str, run: Callable[[An
 # --- Bases: no deletes, audited views -----------------------------------------------------
 
 
-class AdvocacyAdmin(admin.ModelAdmin):
+class AdvocacyAdmin(AuditedReadAdmin):
     """Nothing of advocacy is ever deleted (history is kept), and every staff view of one of its
-    records (a member's case, utilization, penalties) writes an audit row."""
+    records (a member's case, utilization, penalties) or of a list of them writes an audit row."""
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -100,19 +98,6 @@ class AdvocacyAdmin(admin.ModelAdmin):
     def has_work_permission(self, request: HttpRequest) -> bool:
         """Actions that call advocacy services: advocates (the services check it again)."""
         return can_work_cases(request.user)
-
-    def audit_view(self, request: HttpRequest, obj: Any) -> None:
-        audit_record(
-            actor=request.user, action=AuditAction.VIEW, obj=obj, request=request, detail="admin"
-        )
-
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
-    ) -> Any:
-        obj = self.get_object(request, object_id)
-        if obj is not None and self.has_view_or_change_permission(request, obj):
-            self.audit_view(request, obj)
-        return super().change_view(request, object_id, form_url, extra_context)
 
 
 class AdvocacyViewAdmin(AdvocacyAdmin, ReadOnlyAdmin):

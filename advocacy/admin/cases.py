@@ -308,9 +308,6 @@ class CaseAdmin(AdvocacyAdmin):
             messages.error(request, error.message)
             return HttpResponseRedirect(request.get_full_path())
 
-    def audit_view(self, request: HttpRequest, obj: Any) -> None:
-        services.case_view_record(case=obj, actor=request.user, request=request, detail="admin")
-
     # -- search by the case number too
 
     def get_search_results(

@@ -20,6 +20,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cooperative.api import AuditedReadMixin
 from cooperative.audit import record_denied
 from cooperative.exceptions import ApplicationError
 from members import selectors as member_selectors
@@ -359,7 +360,7 @@ class CaseFilter(django_filters.FilterSet):
 
 
 @extend_schema(tags=["advocacy"])
-class CaseViewSet(viewsets.GenericViewSet):
+class CaseViewSet(AuditedReadMixin, viewsets.GenericViewSet):
     """Advocacy cases: advocates list, open, read, change and move them; a member reads their own
     (status and shared notes only)."""
 

@@ -14,6 +14,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cooperative.api import AuditedReadMixin
 from cooperative.exceptions import ApplicationError
 from members import selectors as member_selectors
 from providers.models import Practitioner
@@ -128,7 +129,7 @@ class UtilizationEventFilter(django_filters.FilterSet):
 
 @extend_schema(tags=["advocacy"])
 class UtilizationEventViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    AuditedReadMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """Utilization events (stays, home-health services, AMA discharges, complex-condition
     preauthorizations, unfinished treatment courses), the newest date first."""

@@ -17,6 +17,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cooperative.api import AuditedReadMixin
 from providers.models import Payer, PayerContract
 
 from .. import selectors, services
@@ -157,7 +158,7 @@ WRITE_ERRORS = {400: ApiErrorSerializer, 404: ApiErrorSerializer, 409: ApiErrorS
 
 
 @extend_schema(tags=["advocacy"])
-class ClaimDisputeViewSet(viewsets.GenericViewSet):
+class ClaimDisputeViewSet(AuditedReadMixin, viewsets.GenericViewSet):
     """Claim disputes, the newest date of service first, each with its qualification."""
 
     permission_classes = [IsAdvocate]

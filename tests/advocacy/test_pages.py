@@ -333,7 +333,7 @@ def test_a_queue_read_is_audited_with_the_cases_on_screen(signed_in, advocate):
     second = make_case(actor=advocate, assignee=advocate)
     signed_in.get("/advocacy/?queue=mine")
     row = AuditEvent.objects.get(action="view", object_type="advocacy.case", object_id="")
-    assert row.detail == f"queue mine: cases {first.pk},{second.pk}"
+    assert row.detail == f"list queue mine; query queue=mine; ids {first.pk},{second.pk}"
     assert row.actor == advocate
 
 
