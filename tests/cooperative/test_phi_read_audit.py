@@ -155,12 +155,16 @@ NO_MEMBER_DATA_PAGES = {
     # public, sign-in and machine pages
     "home", "dashboard", "login", "logout", "home-for-role", "password_change",
     "password_change_done", "password_reset", "password_reset_done", "password_reset_confirm",
-    "password_reset_complete", "healthz", "public-media", "api-schema", "api-docs",
+    "password_reset_complete", "healthz",
+    # the signed-in user's own sign-in security and API tokens
+    "security", "security-setup", "security-verify", "security-recovery-codes",
+    "security-turn-off", "api-tokens", "api-token-revoke", "public-media", "api-schema", "api-docs",
     "providers:directory", "providers:practitioner", "providers:clinic",
     "fhir-metadata", "fhir-search", "fhir-read",
     # enrollment: the applicant's own answers, before there is a member
     "members:enroll-details", "members:enroll-plan", "members:enroll-pcp", "members:enroll-family",
     "members:enroll-review", "members:enroll-done", "members:enroll-invite",
+    "members:enroll-check-email", "members:enroll-confirm",
     # a clinic's offers and payer contracts (prices, no members)
     "provider:offers", "provider:offer", "provider:payer-offer", "provider:payer-policies",
     # payout runs by month (totals and progress counts) and their POST-only actions
@@ -283,7 +287,8 @@ MEMBER_DATA_ADMIN = {
 
 NO_MEMBER_DATA_ADMIN = {
     # accounts and sign-in records (superuser only), the audit log itself
-    "auth.group", "auth.user", "authtoken.tokenproxy", "axes.accessattempt", "axes.accesslog",
+    "auth.group", "auth.user", "cooperative.apitoken", "otp_totp.totpdevice",
+    "axes.accessattempt", "axes.accesslog",
     "axes.accessfailurelog", "cooperative.auditevent",
     # the network: clinics, practitioners' public profiles, prices, payers
     "providers.clinic", "providers.location", "providers.practitioner", "providers.specialty",
