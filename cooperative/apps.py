@@ -8,4 +8,4 @@ class CooperativeConfig(AppConfig):
     verbose_name = "Cooperative"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (audit of logins and failed logins)
+        from . import checks, signals  # noqa: F401  (system checks; audit of logins)

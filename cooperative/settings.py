@@ -24,8 +24,16 @@ if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
 
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 
-# Fernet key (urlsafe base64, 32 bytes) for encrypted fields; derived from SECRET_KEY when empty.
+# Fernet keys (urlsafe base64, 32 bytes) for encrypted fields, comma-separated: the first
+# encrypts, all decrypt (rotation: cooperative/crypto.py). Required when DEBUG is off (system
+# check cooperative.E010); with DEBUG on and none set, a development key derived from SECRET_KEY.
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+if not FIELD_ENCRYPTION_KEY and DEBUG:
+    import base64
+
+    FIELD_ENCRYPTION_KEY = base64.urlsafe_b64encode(
+        hashlib.sha256(SECRET_KEY.encode()).digest()
+    ).decode()
 # Uploaded photos: largest accepted size in bytes.
 MAX_PHOTO_BYTES = env.int("MAX_PHOTO_BYTES", default=2 * 1024 * 1024)
 # Credentialing and advocacy attachments (PDF, PNG, JPEG only, judged by content).
