@@ -14,13 +14,14 @@ from cooperative.roles import Role
 from credentialing import services
 from credentialing.demo import practitioner_file_fill
 from credentialing.models import CredentialingApplication, ScreeningResult
+from tests.credentialing.factories import PDF_BYTES
 from tests.providers.factories import LocationFactory, PractitionerFactory
 
 from .test_offer_flow import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = PDF_BYTES
 CHECKLIST = ["license", "education", "work_history", "malpractice_history", "oig", "sam", "npi"]
 
 
