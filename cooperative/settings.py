@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp import constants as _csp_constants
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -38,6 +39,14 @@ if not FIELD_ENCRYPTION_KEY and DEBUG:
 MAX_PHOTO_BYTES = env.int("MAX_PHOTO_BYTES", default=2 * 1024 * 1024)
 # Credentialing and advocacy attachments (PDF, PNG, JPEG only, judged by content).
 MAX_ATTACHMENT_BYTES = env.int("MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
+# Any one uploaded file, counted while the request body is read: past this the rest is dropped
+# (never written to disk) and the form says the file is too large (cooperative.uploads).
+MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "cooperative.uploads.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Advocacy: a claim dispute is high-dollar when the amount in dispute reaches this (USD).
 ADVOCACY_HIGH_DOLLAR_THRESHOLD = env.str("ADVOCACY_HIGH_DOLLAR_THRESHOLD", default="2500.00")
 # Advocacy: the same code and payer across at least N disputes, or $X in total, within
@@ -100,6 +109,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    "csp",
     "cooperative",
     "providers",
     "credentialing",
@@ -112,10 +122,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "cooperative.middleware.RequestContextMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: it decides no-store by whether someone is signed in.
+    "cooperative.headers.SecurityHeadersMiddleware",
     "cooperative.middleware.StaffIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -138,6 +151,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cooperative.context_processors.site",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -289,6 +303,29 @@ TRUSTED_PROXY_COUNT = env.int(
 )
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts and styles only from our own origin or with the
+# response's nonce ({{ CSP_NONCE }} / request.csp_nonce); no 'unsafe-inline', no inline style
+# attributes, no eval. Report-only while trying a change: CONTENT_SECURITY_POLICY_REPORT_ONLY.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", _csp_constants.NONCE],
+        "style-src": ["'self'", _csp_constants.NONCE],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Browser features no page of the site uses (cooperative.headers adds it to every response).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), publickey-credentials-get=(self), "
+    "usb=(), serial=(), bluetooth=(), hid=()"
+)
 
 # Celery (broker and results on Redis; see cooperative/celery.py for the schedule).
 CELERY_BROKER_URL = REDIS_URL
