@@ -29,6 +29,7 @@ from cooperative.models import AuditAction
 from cooperative.periods import COOPERATIVE_TZ
 from cooperative.permissions import role_required
 from cooperative.roles import Role
+from cooperative.uploads import download_filename
 from members import selectors as member_selectors
 from members.models import Member
 from providers import selectors as provider_selectors
@@ -397,10 +398,12 @@ def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such document.")
     content = services.attachment_open(attachment=attachment, actor=request.user, request=request)
     response = HttpResponse(content, content_type=attachment.content_type)
-    extension = (attachment.file.name or "").rsplit(".", 1)[-1]
-    response["Content-Disposition"] = (
-        f'attachment; filename="case-{attachment.case_id}-document-{attachment.pk}.{extension}"'
+    # Our name and the detected type's extension, never the uploader's file name.
+    name = download_filename(
+        f"case-{attachment.case_id}-document-{attachment.pk}", attachment.content_type
     )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -8,4 +8,5 @@ class CooperativeConfig(AppConfig):
     verbose_name = "Cooperative"
 
     def ready(self) -> None:
-        from . import schema, signals  # noqa: F401  (OpenAPI auth scheme; audit of logins)
+        # System checks; the OpenAPI auth scheme; audit of logins.
+        from . import checks, schema, signals  # noqa: F401

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp import constants as _csp_constants
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -24,12 +25,28 @@ if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
 
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 
-# Fernet key (urlsafe base64, 32 bytes) for encrypted fields; derived from SECRET_KEY when empty.
+# Fernet keys (urlsafe base64, 32 bytes) for encrypted fields, comma-separated: the first
+# encrypts, all decrypt (rotation: cooperative/crypto.py). Required when DEBUG is off (system
+# check cooperative.E010); with DEBUG on and none set, a development key derived from SECRET_KEY.
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+if not FIELD_ENCRYPTION_KEY and DEBUG:
+    import base64
+
+    FIELD_ENCRYPTION_KEY = base64.urlsafe_b64encode(
+        hashlib.sha256(SECRET_KEY.encode()).digest()
+    ).decode()
 # Uploaded photos: largest accepted size in bytes.
 MAX_PHOTO_BYTES = env.int("MAX_PHOTO_BYTES", default=2 * 1024 * 1024)
 # Credentialing and advocacy attachments (PDF, PNG, JPEG only, judged by content).
 MAX_ATTACHMENT_BYTES = env.int("MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
+# Any one uploaded file, counted while the request body is read: past this the rest is dropped
+# (never written to disk) and the form says the file is too large (cooperative.uploads).
+MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "cooperative.uploads.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Advocacy: a claim dispute is high-dollar when the amount in dispute reaches this (USD).
 ADVOCACY_HIGH_DOLLAR_THRESHOLD = env.str("ADVOCACY_HIGH_DOLLAR_THRESHOLD", default="2500.00")
 # Advocacy: the same code and payer across at least N disputes, or $X in total, within
@@ -98,6 +115,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "csp",
     "cooperative",
     "providers",
     "credentialing",
@@ -110,10 +128,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "cooperative.middleware.RequestContextMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: it decides no-store by whether someone is signed in.
+    "cooperative.headers.SecurityHeadersMiddleware",
     # Nothing but the second step of sign-in until it is done (staff; others who turned it on).
     "cooperative.middleware.TwoStepSignInMiddleware",
     "cooperative.middleware.StaffIdleTimeoutMiddleware",
@@ -138,6 +159,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cooperative.context_processors.site",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -301,6 +323,29 @@ TRUSTED_PROXY_COUNT = env.int(
 )
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts and styles only from our own origin or with the
+# response's nonce ({{ CSP_NONCE }} / request.csp_nonce); no 'unsafe-inline', no inline style
+# attributes, no eval. Report-only while trying a change: CONTENT_SECURITY_POLICY_REPORT_ONLY.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", _csp_constants.NONCE],
+        "style-src": ["'self'", _csp_constants.NONCE],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Browser features no page of the site uses (cooperative.headers adds it to every response).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), publickey-credentials-get=(self), "
+    "usb=(), serial=(), bluetooth=(), hid=()"
+)
 
 # Celery (broker and results on Redis; see cooperative/celery.py for the schedule).
 CELERY_BROKER_URL = REDIS_URL

@@ -22,6 +22,7 @@ from django.utils.safestring import mark_safe
 
 from cooperative.admin import AuditedReadAdmin, ReadOnlyAdmin
 from cooperative.exceptions import ApplicationError
+from cooperative.uploads import download_filename
 
 from . import forms as step_forms
 from . import selectors, services
@@ -479,7 +480,7 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
             return "—"
         if clock.is_overdue:
             return format_html(
-                '<strong style="color:#b42318">{} · overdue</strong>', f"{clock.due_on:%m/%d/%Y}"
+                '<strong class="coop-alert">{} · overdue</strong>', f"{clock.due_on:%m/%d/%Y}"
             )
         return f"{clock.due_on:%m/%d/%Y}"
 
@@ -504,10 +505,10 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
             parts.append(f"due by {clock.due_on:%m/%d/%Y}")
         else:
             parts.append("the 10-day clock starts when the file is complete")
-        style = "color:#b42318;font-weight:bold" if clock.is_overdue else ""
+        css_class = "coop-alert coop-strong" if clock.is_overdue else ""
         suffix = " — OVERDUE" if clock.is_overdue else ""
         return format_html(
-            '<span id="clock" style="{}">{}{}</span>', style, " · ".join(parts), suffix
+            '<span id="clock" class="{}">{}{}</span>', css_class, " · ".join(parts), suffix
         )
 
     @admin.display(description="missing items")
@@ -520,15 +521,15 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
         if not items:
             return mark_safe('<span id="missing-items">Nothing missing.</span>')  # noqa: S308 (a constant)
         return format_html(
-            '<ul id="missing-items" style="margin:0">{}</ul>',
+            '<ul id="missing-items" class="coop-flush">{}</ul>',
             format_html_join("", "<li>{}</li>", ((i,) for i in items)),
         )
 
     @admin.display(description="checklist")
     def checklist(self, obj: CredentialingApplication) -> str:
         on = obj.decided_on or timezone.localdate()
-        colours = {"ok": "#067647", "adverse": "#b54708", "missing": "#b42318",
-                   "stale": "#b42318", "unable": "#b42318"}  # fmt: skip
+        colours = {"ok": "coop-ok", "adverse": "coop-warn", "missing": "coop-alert",
+                   "stale": "coop-alert", "unable": "coop-alert"}  # fmt: skip
         rows = []
         for row in selectors.verification_checklist(obj, on=on):
             verification = row.verification
@@ -552,7 +553,7 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
             )
         body = format_html_join(
             "",
-            '<tr><td>{}</td><td style="color:{};font-weight:600">{}</td><td>{}</td><td>{}</td>'
+            '<tr><td>{}</td><td class="{} coop-strong">{}</td><td>{}</td><td>{}</td>'
             "<td>{}</td><td>{}</td><td>{}</td></tr>",
             rows,
         )
@@ -795,7 +796,8 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
         response = FileResponse(
             handle,
             as_attachment=True,
-            filename=attachment.original_name,
+            # Our name and the detected type's extension, never the uploader's file name.
+            filename=download_filename(f"attachment-{attachment.pk}", attachment.content_type),
             content_type=attachment.content_type,
         )
         response["X-Content-Type-Options"] = "nosniff"

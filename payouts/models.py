@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from cooperative.crypto import EncryptedTokenField, decrypt_text, encrypt_text
 from cooperative.models import TimeStampedModel
 from cooperative.validators import validate_routing_number
 from members.models import Invoice, Member
@@ -20,7 +21,10 @@ class BankAccount(TimeStampedModel):
     name = models.CharField(max_length=100)
     bank_name = models.CharField(max_length=100)
     routing_number = models.CharField(max_length=9, validators=[validate_routing_number])
-    account_number = models.CharField(max_length=17)
+    # The account number is stored only encrypted (cooperative.crypto), like the clinics';
+    # pages and lists show the last 4.
+    account_number_encrypted = EncryptedTokenField()
+    account_number_last4 = models.CharField(max_length=4, blank=True)
     next_check_number = models.PositiveBigIntegerField(default=100001)
     is_default = models.BooleanField(default=False)
 
@@ -33,7 +37,18 @@ class BankAccount(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} (…{self.account_number[-4:]})"
+        return f"{self.name} (…{self.account_number_last4})"
+
+    @property
+    def account_number(self) -> str:
+        """The full account number, decrypted (for the positive-pay file and the check's MICR line)."""
+        return decrypt_text(self.account_number_encrypted) if self.account_number_encrypted else ""
+
+    @account_number.setter
+    def account_number(self, digits: str) -> None:
+        digits = (digits or "").strip()
+        self.account_number_encrypted = encrypt_text(digits) if digits else ""
+        self.account_number_last4 = digits[-4:]
 
 
 class PayoutRunStatus(models.TextChoices):

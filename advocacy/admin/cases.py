@@ -38,7 +38,6 @@ from ..models import (
 )
 from .base import (
     BR,
-    RED,
     SAVINGS_FIELDS,
     AdvocacyAdmin,
     AdvocacyViewAdmin,
@@ -330,8 +329,8 @@ class CaseAdmin(AdvocacyAdmin):
 
     def _due(self, case: Case) -> str:
         if case.is_open and case.due_on < timezone.localdate():
-            return format_html('<strong class="overdue" style="color:{}">{} · overdue</strong>',
-                               RED, f"{case.due_on:%m/%d/%Y}")  # fmt: skip
+            return format_html('<strong class="overdue coop-alert">{} · overdue</strong>',
+                               f"{case.due_on:%m/%d/%Y}")  # fmt: skip
         return f"{case.due_on:%m/%d/%Y}"
 
     @admin.display(description="due", ordering="due_on")

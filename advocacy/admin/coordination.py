@@ -32,7 +32,6 @@ from ..models import (
 from ..services.coordination import IMPORT_MAX_BYTES
 from .base import (
     BR,
-    RED,
     AdvocacyAdmin,
     AdvocacyViewAdmin,
     _change_url,
@@ -278,7 +277,7 @@ class ExpenseInline(_ReadOnlyInline):
         if penalty is None:
             return "—"
         return format_html(
-            '<strong style="color:{}">{} ({}%)</strong>', RED, penalty.amount, penalty.percent
+            '<strong class="coop-alert">{} ({}%)</strong>', penalty.amount, penalty.percent
         )
 
 

@@ -8,13 +8,13 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet, Sum
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from cooperative.money import format_usd
 
 from .. import selectors, services
 from ..models import BillLine, BillReview, BillReviewStatus, ClaimDispute, Referral, ReferralStatus
 from .base import (
-    RED,
     AdvocacyViewAdmin,
     QualificationFilter,
     _each,
@@ -99,7 +99,7 @@ class BillLineInline(_ReadOnlyInline):
     @admin.display(description="cap")
     def cap(self, line: BillLine) -> Any:
         if line.cap_flag:
-            return format_html('<strong style="color:{}">{}</strong>', RED, line.cap_flag)
+            return format_html('<strong class="coop-alert">{}</strong>', line.cap_flag)
         if line.cap_amount is not None:
             return f"{format_usd(line.cap_amount)} per {line.cap_period}"
         return "—"
@@ -107,13 +107,13 @@ class BillLineInline(_ReadOnlyInline):
     @admin.display(description="agreed price")
     def agreed(self, line: BillLine) -> Any:
         if line.agreed_amount is None:
-            return format_html('<em style="color:{}">not on the fee schedule</em>', RED)
+            return mark_safe('<em class="coop-alert">not on the fee schedule</em>')  # noqa: S308 (a constant)
         return line.agreed_amount
 
     @admin.display(description="overcharge")
     def overcharge_display(self, line: BillLine) -> Any:
         if line.is_overcharge:
-            return format_html('<strong style="color:{}">{}</strong>', RED, line.overcharge)
+            return format_html('<strong class="coop-alert">{}</strong>', line.overcharge)
         return line.overcharge
 
 
@@ -161,7 +161,7 @@ class BillReviewAdmin(AdvocacyViewAdmin):
     @admin.display(description="overcharge", ordering="over")
     def total_overcharge(self, review: Any) -> Any:
         if review.over:
-            return format_html('<strong style="color:{}">{}</strong>', RED, review.over)
+            return format_html('<strong class="coop-alert">{}</strong>', review.over)
         return review.over if review.over is not None else "—"
 
     @admin.action(

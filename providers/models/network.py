@@ -8,6 +8,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 
+from cooperative.crypto import EncryptedTokenField
 from cooperative.models import TimeStampedModel
 from cooperative.validators import (
     validate_ein,
@@ -131,7 +132,7 @@ class Clinic(TimeStampedModel):
     bank_account_type = models.CharField(
         max_length=10, choices=BankAccountType.choices, default=BankAccountType.CHECKING
     )
-    bank_account_encrypted = models.TextField(blank=True, editable=False)
+    bank_account_encrypted = EncryptedTokenField()
     # Set by credentialing when a committee approves (recredentialing every 36 months).
     last_credentialed_on = models.DateField(null=True, blank=True, editable=False)
     recredential_due_on = models.DateField(null=True, blank=True, editable=False)

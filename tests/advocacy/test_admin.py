@@ -33,6 +33,7 @@ from cooperative.roles import Role
 from tests.advocacy.coordination_factories import days_ago, make_requirement, send_notice, today
 from tests.advocacy.dispute_factories import SERVICE_DAY, make_dispute_case, make_priced_pcp
 from tests.advocacy.factories import make_case, make_member
+from tests.credentialing.factories import PDF_BYTES
 
 pytestmark = pytest.mark.django_db
 
@@ -420,7 +421,7 @@ def test_attachments_are_listed_behind_the_audited_download_and_uploaded_through
 ):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    pdf = PDF_BYTES
     case = make_case(actor=advocate)
     client.force_login(advocate)
     page = client.get(_url("case_change", case.pk))

@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -17,6 +18,7 @@ from advocacy.models import Case, CaseNote
 from cooperative.models import AuditEvent
 from cooperative.roles import Role
 from tests.advocacy.factories import make_case, make_member
+from tests.credentialing.factories import PDF_BYTES
 
 pytestmark = pytest.mark.django_db
 
@@ -308,7 +310,7 @@ def test_linking_a_payer_policy_and_uploading_a_document_from_the_page(signed_in
     assert case.attachments.count() == 0
     pdf = SimpleUploadedFile(
         "bill.pdf",
-        b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
+        PDF_BYTES,
         content_type="application/pdf",
     )
     assert (
@@ -319,7 +321,11 @@ def test_linking_a_payer_policy_and_uploading_a_document_from_the_page(signed_in
     )
     attachment = case.attachments.get()
     download = signed_in.get(f"/advocacy/documents/{attachment.pk}/")
-    assert download.content.startswith(b"%PDF-1.4")
+    assert download.content == PDF_BYTES
+    assert (
+        download["Content-Disposition"]
+        == f'attachment; filename="case-{case.pk}-document-{attachment.pk}.pdf"'
+    )
     assert (
         AuditEvent.objects.filter(
             action="view", object_type="advocacy.caseattachment", object_id=str(attachment.pk)
@@ -363,3 +369,20 @@ def test_a_tampered_record_id_is_a_404_not_a_500(signed_in, advocate, path, fiel
         f"/advocacy/cases/{case.pk}/{path}/", {field: "1 OR 1=1", "status": "sent"}
     )
     assert response.status_code == 404
+
+
+def test_an_upload_past_the_streaming_limit_gets_the_clear_error_and_nothing_is_saved(
+    signed_in, advocate, settings
+):
+    """The file passes MAX_UPLOAD_BYTES while the body is read: its bytes are dropped there
+    (cooperative.uploads.SizeLimitedUploadHandler) and the page says it is too large."""
+    settings.MAX_UPLOAD_BYTES = 1024 * 1024
+    settings.MAX_ATTACHMENT_BYTES = 1024 * 1024
+    case = make_case(actor=advocate, assignee=advocate)
+    big = SimpleUploadedFile("bill.pdf", PDF_BYTES + b"0" * 3 * 1024 * 1024, "application/pdf")
+    refused = signed_in.post(
+        f"/advocacy/cases/{case.pk}/attachments/", {"description": "Itemized bill", "file": big}
+    )
+    assert refused.status_code == 400
+    assert "The file is too large: the limit is 1 MB." in refused.content.decode()
+    assert case.attachments.count() == 0

@@ -19,6 +19,7 @@ def test_production_settings_pass_check_deploy():
         "DEBUG": "False",
         "SECRET_KEY": "k3y-" + "x7Qz9" * 12,
         "ALLOWED_HOSTS": "coopcare.example",
+        "FIELD_ENCRYPTION_KEY": "Pq0y7lB5m0m8p1nS9m2cL0Vx3Zt6dQ4bR8kY1wE2hJc=",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -31,6 +32,30 @@ def test_production_settings_pass_check_deploy():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_field_encryption_key():
+    env = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("FIELD_ENCRYPTION_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
+        },
+        "DEBUG": "False",
+        "SECRET_KEY": "k3y-" + "x7Qz9" * 12,
+        "ALLOWED_HOSTS": "coopcare.example",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "(cooperative.E010) FIELD_ENCRYPTION_KEY must be set when DEBUG is off" in result.stderr
 
 
 def test_production_refuses_the_development_secret_key():

@@ -14,12 +14,13 @@ from cooperative.roles import Role
 from credentialing import services
 from credentialing.demo import practitioner_file_fill
 from credentialing.models import CredentialingApplication, ScreeningResult
+from tests.credentialing.factories import PDF_BYTES
 from tests.e2e.signin import sign_in
 from tests.providers.factories import LocationFactory, PractitionerFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = PDF_BYTES
 CHECKLIST = ["license", "education", "work_history", "malpractice_history", "oig", "sam", "npi"]
 
 
