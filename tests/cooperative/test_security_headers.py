@@ -122,10 +122,18 @@ def test_signed_in_pages_and_api_answers_are_no_store(client, make_user, role, p
 
 
 def test_api_answers_with_a_token_are_no_store(api_client, make_user):
-    from rest_framework.authtoken.models import Token
+    from datetime import timedelta
 
-    token = Token.objects.create(user=make_user(Role.FINANCE))
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    from django.utils import timezone
+
+    from cooperative.services import api_token_create
+
+    _, secret = api_token_create(
+        user=make_user(Role.FINANCE),
+        label="Headers",
+        expires_at=timezone.now() + timedelta(days=30),
+    )
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
     response = api_client.get("/api/v1/me/")
     assert response.status_code == 200
     assert response["Cache-Control"] == NO_STORE
