@@ -26,7 +26,9 @@ def _environment(data_dir: Path) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("COOPCARE_")
+        # `make test` runs inside devservices, which exports the outer servers' URLs: drop them.
+        if k not in ("DATABASE_URL", "DATABASE_OWNER_URL", "REDIS_URL")
+        and not k.startswith(("COOPCARE_", "DATABASE_APP_"))
     }
     # Port 1 never answers: devservices must start its own servers.
     env.update(
@@ -105,7 +107,9 @@ def test_existing_servers_are_used_when_they_answer():
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("COOPCARE_")
+        # `make test` runs inside devservices, which exports the outer servers' URLs: drop them.
+        if k not in ("DATABASE_URL", "DATABASE_OWNER_URL", "REDIS_URL")
+        and not k.startswith(("COOPCARE_", "DATABASE_APP_"))
     }
     result = subprocess.run(
         [
