@@ -1,0 +1,74 @@
+"""A payout month on S3-compatible storage (moto's server, a real HTTP endpoint): every
+statement, the positive-pay file, the run report and the print batch are objects in the
+bucket; the print batch is joined from the statements read back from the bucket; downloads
+stream from it through the permission-checked views; nothing is written under MEDIA_ROOT."""
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from cooperative.periods import Period
+from cooperative.roles import Role
+from payouts import services
+from payouts.models import PayoutRun, PayoutRunStatus
+from tests.members.factories import make_pcp, make_plan
+from tests.payouts.factories import FEB_PAYOUT_DAY, make_bank_account, member_paying
+from tests.s3 import media_files
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_payout_month_on_s3_joins_its_print_batch_from_the_bucket(
+    s3_storage, eager_tasks, django_capture_on_commit_callbacks, client, make_user, settings
+):
+    make_plan()
+    make_bank_account()
+    alpha, beta = make_pcp(), make_pcp()
+    member_paying(alpha, "Ben", "Young")
+    member_paying(beta, "Ana", "Zamora")
+    member_paying(beta, "Cy", "Abbott")
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.payout_run_start(period=Period(2026, 2), actor=None, today=FEB_PAYOUT_DAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.payout_run_snapshot(run_id=run.pk, today=FEB_PAYOUT_DAY)
+    run = PayoutRun.objects.get(pk=run.pk)
+    assert run.status == PayoutRunStatus.COMPLETED
+    statements = list(run.statements.order_by("check_number"))
+    assert [s.check_number for s in statements] == [100001, 100002]
+
+    # Every file is an object in the bucket, under the names the rows keep; none on disk.
+    assert s3_storage.names() == sorted(
+        [s.pdf.name for s in statements]
+        + [run.print_batch.name, run.report_pdf.name, run.positive_pay.name]
+    )
+    assert run.print_batch.name == "payouts/batches/2026-02-print-batch.pdf"
+    assert run.positive_pay.name == "payouts/positive-pay/2026-02-positive-pay.csv"
+    assert all(s.pdf.name.startswith("payouts/statements/") for s in statements)
+    assert media_files(settings) == []
+
+    # The batch in the bucket is every statement from the bucket, in check-number order.
+    batch = PdfReader(io.BytesIO(s3_storage.read(run.print_batch.name)))
+    pages = [len(PdfReader(io.BytesIO(s3_storage.read(s.pdf.name))).pages) for s in statements]
+    assert len(batch.pages) == sum(pages)
+    assert [item.title for item in batch.outline] == [
+        f"{s.check_number} {s.payee_name}" for s in statements
+    ]
+    assert f"CHECK NO.\n{statements[0].check_number}" in batch.pages[0].extract_text()
+    assert s3_storage.read(run.positive_pay.name).decode().splitlines()[0] == (
+        "account,check_number,amount,issue_date,payee,action"
+    )
+
+    # Downloads stream from the bucket through the views that check who asks.
+    client.force_login(make_user(Role.ADVOCATE))
+    assert client.get(f"/finance/payouts/{run.pk}/files/print-batch/").status_code == 403
+    client.force_login(make_user(Role.FINANCE))
+    response = client.get(f"/finance/payouts/{run.pk}/files/print-batch/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == s3_storage.read(run.print_batch.name)
+    response = client.get(f"/finance/payouts/statements/{statements[0].pk}.pdf")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == s3_storage.read(statements[0].pdf.name)
+    response = client.get(f"/finance/payouts/{run.pk}/files/report-pdf/")
+    assert b"".join(response.streaming_content) == s3_storage.read(run.report_pdf.name)
+    assert media_files(settings) == []
