@@ -72,3 +72,32 @@ def test_a_payout_month_on_s3_joins_its_print_batch_from_the_bucket(
     response = client.get(f"/finance/payouts/{run.pk}/files/report-pdf/")
     assert b"".join(response.streaming_content) == s3_storage.read(run.report_pdf.name)
     assert media_files(settings) == []
+
+
+def test_the_batch_written_to_a_spooled_file_is_the_batch_joined_in_memory():
+    """The print batch is written as it is joined (to a temporary file past its spool size),
+    byte for byte the file joined in memory: same objects, offsets and content digest."""
+    import tempfile
+
+    from pypdf import PdfWriter
+
+    from payouts.documents import print_batch_pdf, print_batch_pdf_write
+
+    def blank(pages: int) -> bytes:
+        writer = PdfWriter()
+        for _ in range(pages):
+            writer.add_blank_page(width=612, height=792)
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        return buffer.getvalue()
+
+    files = [("100001 Alpha", blank(2)), ("100002 Beta", blank(3))]
+    in_memory = print_batch_pdf(iter(files), title="Batch", author="CoopCare")
+    with tempfile.SpooledTemporaryFile(max_size=64) as spool:
+        print_batch_pdf_write(iter(files), spool, title="Batch", author="CoopCare")
+        assert spool._rolled  # written to disk as it went, not held in memory
+        spool.seek(0)
+        assert spool.read() == in_memory
+    batch = PdfReader(io.BytesIO(in_memory))
+    assert len(batch.pages) == 5
+    assert [item.title for item in batch.outline] == ["100001 Alpha", "100002 Beta"]
