@@ -101,3 +101,40 @@ def test_the_batch_written_to_a_spooled_file_is_the_batch_joined_in_memory():
     batch = PdfReader(io.BytesIO(in_memory))
     assert len(batch.pages) == 5
     assert [item.title for item in batch.outline] == ["100001 Alpha", "100002 Beta"]
+
+
+def test_a_voided_check_is_stamped_as_it_streams_from_the_bucket(
+    s3_storage, eager_tasks, django_capture_on_commit_callbacks, client, make_user, settings
+):
+    """The VOID update is appended to the object as it streams (the object never changes); the
+    void's new positive-pay version is another object in the bucket."""
+    from payouts.models import PositivePayFile
+    from tests.payouts.test_void import _download, _texts, _void_first, _void_line
+
+    make_plan()
+    make_bank_account()
+    member_paying(make_pcp(), "Ben", "Young")
+    member_paying(make_pcp(), "Ana", "Zamora")
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.payout_run_start(period=Period(2026, 2), actor=None, today=FEB_PAYOUT_DAY)
+    run.refresh_from_db()
+    assert run.status == PayoutRunStatus.COMPLETED
+    finance = make_user(Role.FINANCE)
+    first, _ = _void_first(run, finance, django_capture_on_commit_callbacks, reissue=False)
+    line = _void_line(first)
+    client.force_login(finance)
+
+    stored = s3_storage.read(first.pdf.name)
+    statement = _download(client.get(f"/finance/payouts/statements/{first.pk}.pdf"))
+    assert statement.startswith(stored)
+    assert [line in text for text in _texts(statement)] == [True, True]
+    batch = _download(client.get(f"/finance/payouts/{run.pk}/files/print-batch/"))
+    assert batch.startswith(s3_storage.read(run.print_batch.name))
+    assert [line in text for text in _texts(batch)] == [True, True, False, False]
+    assert s3_storage.read(first.pdf.name) == stored
+
+    versions = list(PositivePayFile.objects.filter(run=run).order_by("version"))
+    assert [v.version for v in versions] == [1, 2]
+    assert {v.file.name for v in versions} <= set(s3_storage.names())
+    assert versions[0].file.name != versions[1].file.name
+    assert media_files(settings) == []
