@@ -14,6 +14,7 @@ from payouts import services
 from payouts.models import PayoutRun, PayoutRunStatus
 from tests.members.factories import make_pcp, make_plan
 from tests.payouts.factories import FEB_PAYOUT_DAY, make_bank_account, member_paying
+from tests.payouts.test_ach import deposits  # noqa: F401 (a fixture)
 from tests.s3 import media_files
 
 pytestmark = pytest.mark.django_db
@@ -137,4 +138,24 @@ def test_a_voided_check_is_stamped_as_it_streams_from_the_bucket(
     assert [v.version for v in versions] == [1, 2]
     assert {v.file.name for v in versions} <= set(s3_storage.names())
     assert versions[0].file.name != versions[1].file.name
+    assert media_files(settings) == []
+
+
+@pytest.mark.usefixtures("deposits")
+def test_the_ach_file_of_a_month_with_direct_deposits_is_an_object_in_the_bucket(
+    s3_storage, eager_tasks, django_capture_on_commit_callbacks, client, make_user, settings
+):
+    from payouts.nacha import ach_validate
+    from tests.payouts.test_ach import _run_whole_payout
+
+    run = _run_whole_payout(django_capture_on_commit_callbacks)
+    assert run.status == PayoutRunStatus.COMPLETED
+    assert run.ach_file.name == "payouts/ach/2026-02-ach.txt"
+    assert run.ach_file.name in s3_storage.names()
+    raw = s3_storage.read(run.ach_file.name)
+    assert ach_validate(raw.decode("ascii")) == []
+    client.force_login(make_user(Role.FINANCE))
+    response = client.get(f"/finance/payouts/{run.pk}/files/ach/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == raw
     assert media_files(settings) == []
