@@ -34,12 +34,11 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: Any) -> Iterator[str]:
-    """moto's S3-compatible server on 127.0.0.1, for this test session (or xdist worker)."""
+def _moto_start(log: Path) -> tuple[subprocess.Popen[bytes], str] | None:
+    """moto's server on a free port, once it answers; None when it exited (the port was taken
+    between the probe and its bind: another try picks another port)."""
     port = _free_port()
-    log = Path(tmp_path_factory.mktemp("s3")) / "moto.log"
-    with log.open("wb") as output:
+    with log.open("ab") as output:
         process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=output,
@@ -48,15 +47,28 @@ def s3_endpoint(tmp_path_factory: Any) -> Iterator[str]:
         )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while True:
+    while process.poll() is None and time.monotonic() < deadline:
         try:
             urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()  # noqa: S310
-            break
+            return process, endpoint
         except (urllib.error.URLError, ConnectionError, TimeoutError):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("moto's S3 server did not start: " + log.read_text())
             time.sleep(0.1)
+    process.kill()
+    process.wait()
+    return None
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: Any) -> Iterator[str]:
+    """moto's S3-compatible server on 127.0.0.1, for this test session (or xdist worker)."""
+    log = Path(tmp_path_factory.mktemp("s3")) / "moto.log"
+    for _attempt in range(3):
+        started = _moto_start(log)
+        if started is not None:
+            break
+    else:
+        pytest.fail("moto's S3 server did not start: " + log.read_text())
+    process, endpoint = started
     yield endpoint
     process.terminate()
     try:
