@@ -112,13 +112,37 @@ def authenticator_setup_start(*, user: Any) -> AuthenticatorSetup:
     )
 
 
+def recovery_code_digest(user: Any, code: str) -> str:
+    """What is stored for a recovery code: never the code, but a keyed, salted hash of it
+    (HMAC-SHA256 under SECRET_KEY, salted with the user's id; ASVS 2.6.2 for lookup secrets
+    under 112 bits), cut to the 16 characters django-otp's token column holds. The code is
+    normalised first (case, spaces and dashes do not matter)."""
+    import hashlib
+    import hmac
+
+    normalised = code.strip().replace(" ", "").replace("-", "").lower()
+    message = f"recovery-code:{user.pk}:{normalised}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:16]
+
+
+def _recovery_code() -> str:
+    """Ten characters of base32 (50 random bits) shown as two groups of five."""
+    import secrets
+
+    alphabet = "abcdefghijkmnpqrstuvwxyz23456789"  # no l, o, 0, 1: easy to copy by hand
+    raw = "".join(secrets.choice(alphabet) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
 def _new_recovery_codes(user: Any) -> list[str]:
     device, _ = StaticDevice.objects.get_or_create(
         user=user, name=_RECOVERY, defaults={"confirmed": True}
     )
     device.token_set.all().delete()
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    codes = [_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create(
+        [StaticToken(device=device, token=recovery_code_digest(user, code)) for code in codes]
+    )
     return codes
 
 
@@ -189,7 +213,8 @@ def second_step_verify(*, request: HttpRequest, code: str) -> str:
                 "authenticator app, or one of your recovery codes."
             )
         _check_allowed(device)
-        matched = bool(code) and device.verify_token(code)
+        token = code if is_app_code else recovery_code_digest(user, code)
+        matched = bool(code) and device.verify_token(token)
     if not matched:
         audit_record(
             actor=None,

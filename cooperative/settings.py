@@ -286,12 +286,34 @@ STATIC_ROOT = BASE_DIR / env.str("STATIC_ROOT_DIR", default="staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+# Every stored file (statements, batches, exports, attachments, letters, notices, photos)
+# goes through the default storage: files under MEDIA_ROOT (STORAGE_BACKEND=local, the
+# default) or a private S3-compatible bucket (STORAGE_BACKEND=s3, django-storages + boto3).
+# Downloads are served by the views that check permission, streamed from the storage.
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
+if STORAGE_BACKEND not in ("local", "s3"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"STORAGE_BACKEND must be 'local' or 's3', not {STORAGE_BACKEND!r}.")
+S3_STORAGE_OPTIONS = {
+    "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME", default="coopcare"),
+    "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,  # None: AWS itself
+    "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+    "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,  # None: boto3's chain
+    "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+    "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
+    "default_acl": None,  # the bucket's own (private) policy; never public-read
+    "querystring_auth": True,  # any .url is a signed URL...
+    "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=60),  # ...valid briefly
+    "file_overwrite": False,  # a name taken gets a suffix, as on the file system
+    "max_memory_size": 8 * 1024 * 1024,  # a read spools to a temporary file past 8 MB
+}
 STORAGES = {
-    "default": {
-        "BACKEND": env.str(
-            "DEFAULT_FILE_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
-        )
-    },
+    "default": (
+        {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": S3_STORAGE_OPTIONS}
+        if STORAGE_BACKEND == "s3"
+        else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    ),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 

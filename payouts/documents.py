@@ -29,7 +29,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
@@ -680,6 +680,21 @@ def _pdf_objects(data: bytes) -> tuple[dict[int, tuple[bytes, bytes | None]], li
     return objects, pages
 
 
+class _DigestingWriter:
+    """A binary stream's write and tell, with the MD5 of everything written through it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.digest = hashlib.md5(usedforsecurity=False)
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.stream.write(data)
+
+    def tell(self) -> int:
+        return self.stream.tell()
+
+
 class _Concatenation:
     """PDF files joined object by object: each file is read, its objects renumbered and written
     out at once, so memory holds one chunk and the bytes written so far, whatever the
@@ -688,8 +703,11 @@ class _Concatenation:
 
     CATALOG, PAGES, INFO, OUTLINES = 1, 2, 3, 4  # written last, numbered first
 
-    def __init__(self) -> None:
-        self.output = io.BytesIO()
+    def __init__(self, stream: BinaryIO | None = None) -> None:
+        # Written as it goes, to memory or to any binary file (a spooled temporary file for a
+        # print batch, then saved through the storage API); the content's digest with it.
+        self.stream = stream if stream is not None else io.BytesIO()
+        self.output: Any = _DigestingWriter(self.stream)  # pypdf writes to it as to a stream
         self.output.write(b"%PDF-1.7\n%\xf0\x9f\x96\xa4\n")
         self.offsets: dict[int, int] = {}
         self.next_number = 5
@@ -803,7 +821,7 @@ class _Concatenation:
 
     def finish(
         self, metadata: dict[str, str], identifier: str, bookmarks: Sequence[tuple[str, int]]
-    ) -> bytes:
+    ) -> None:
         """The page tree, outline (title, page number), catalog, info, xref and trailer."""
         from pypdf.generic import (
             ArrayObject,
@@ -857,7 +875,7 @@ class _Concatenation:
             DictionaryObject({name(k): create_string_object(v) for k, v in metadata.items()}),
         )
         # The second identifier is a digest of the content, as in WeasyPrint's own files.
-        digest = hashlib.md5(self.output.getvalue(), usedforsecurity=False).hexdigest()
+        digest = self.output.digest.hexdigest()
         size = max(self.offsets) + 1
         xref = self.output.tell()
         self.output.write(b"xref\n0 %d\n0000000000 65535 f \n" % size)
@@ -872,7 +890,11 @@ class _Concatenation:
             }
         ).write_to_stream(self.output)
         self.output.write(b"\nstartxref\n%d\n%%%%EOF\n" % xref)
-        return self.output.getvalue()
+
+    def getvalue(self) -> bytes:
+        """The finished file, when it was written to memory."""
+        assert isinstance(self.stream, io.BytesIO)
+        return self.stream.getvalue()
 
 
 def _merge(
@@ -895,7 +917,8 @@ def _merge(
         "/CreationDate": created,
         "/ModDate": created,
     }
-    return concatenation.finish(metadata, context["identifier"], bookmarks)
+    concatenation.finish(metadata, context["identifier"], bookmarks)
+    return concatenation.getvalue()
 
 
 def render_statement_pdf(
@@ -955,13 +978,24 @@ def render_statement_pdf(
 
 
 def print_batch_pdf(files: Iterable[tuple[str, bytes]], *, title: str, author: str) -> bytes:
+    """One PDF of many statements in the given order, with a bookmark per statement, in
+    memory (print_batch_pdf_write writes the same bytes to a file)."""
+    output = io.BytesIO()
+    print_batch_pdf_write(files, output, title=title, author=author)
+    return output.getvalue()
+
+
+def print_batch_pdf_write(
+    files: Iterable[tuple[str, bytes]], stream: BinaryIO, *, title: str, author: str
+) -> None:
     """One PDF of many statements in the given order, with a bookmark per statement, joined
-    object by object (memory holds the output, not every page as Python objects)."""
-    concatenation = _Concatenation()
+    object by object and written to `stream` as it goes: memory holds one statement at a
+    time, not every page as Python objects, nor the whole batch."""
+    concatenation = _Concatenation(stream)
     bookmarks: list[tuple[str, int]] = []
     for name, data in files:
         bookmarks.append((name, len(concatenation.page_numbers) + 1))
         concatenation.append(data)
     identifier = hashlib.md5(title.encode(), usedforsecurity=False).hexdigest()
     metadata = {"/Title": title, "/Author": author, "/Creator": "CoopCare"}
-    return concatenation.finish(metadata, identifier, bookmarks)
+    concatenation.finish(metadata, identifier, bookmarks)

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import logging
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -20,7 +21,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
@@ -710,27 +711,46 @@ def _run_statements(run: PayoutRun) -> list[Statement]:
     )
 
 
-def _print_batch_content(run: PayoutRun) -> bytes:
-    from .documents import print_batch_pdf
+# A print batch larger than this is spooled to a temporary file while it is joined.
+PRINT_BATCH_SPOOL_BYTES = 32 * 1024 * 1024
+
+
+def _print_batch_content(run: PayoutRun) -> File:
+    """The print batch, joined from each statement read through the storage API (one at a
+    time) into a spooled temporary file, to be saved through the storage API: no media path
+    is opened, so it works the same on local files and on an S3-compatible bucket."""
+    from .documents import print_batch_pdf_write
 
     def files() -> Any:
         for statement in _run_statements(run):
-            with statement.pdf.open("rb") as handle:
+            with statement.pdf.storage.open(str(statement.pdf.name), "rb") as handle:
                 yield (
                     f"{statement.check_number or 'Deposit'} {statement.payee_name}",
                     handle.read(),
                 )
 
-    return print_batch_pdf(
-        files(), title=f"Payout {run.period:%Y-%m} print batch", author=settings.COOPERATIVE_NAME
-    )
+    spool = tempfile.SpooledTemporaryFile(max_size=PRINT_BATCH_SPOOL_BYTES)  # noqa: SIM115
+    try:
+        print_batch_pdf_write(
+            files(),
+            spool,  # type: ignore[arg-type]
+            title=f"Payout {run.period:%Y-%m} print batch",
+            author=settings.COOPERATIVE_NAME,
+        )
+    except BaseException:
+        spool.close()
+        raise
+    content = File(spool, name="print-batch.pdf")
+    content.size = spool.tell()
+    spool.seek(0)
+    return content
 
 
-def _report_content(run: PayoutRun) -> bytes:
+def _report_content(run: PayoutRun) -> ContentFile:
     from .documents import render_run_report_pdf
     from .selectors import run_report
 
-    return render_run_report_pdf(run_report(run), settings.COOPERATIVE_NAME)
+    return ContentFile(render_run_report_pdf(run_report(run), settings.COOPERATIVE_NAME))
 
 
 _FINAL_PARTS = {
@@ -755,18 +775,22 @@ def payout_run_part_build(*, run_id: int, part: str) -> PayoutRun:
     content = None
     if run.status in allowed and not getattr(run, part):
         content = build(run)
-    with transaction.atomic():
-        run = PayoutRun.objects.select_for_update().get(pk=run_id)
-        if run.status not in allowed:
-            return run
-        field = getattr(run, part)
-        if not field and content is not None:
-            field.save(f"{run.period:%Y-%m}-{filename}", ContentFile(content), save=False)
-            PayoutRun.objects.filter(pk=run.pk).update(**{part: field.name})
-        if run.status == PayoutRunStatus.FINALIZING and all(
-            getattr(run, name) for name in _FINAL_PARTS
-        ):
-            _complete(run)
+    try:
+        with transaction.atomic():
+            run = PayoutRun.objects.select_for_update().get(pk=run_id)
+            if run.status not in allowed:
+                return run
+            field = getattr(run, part)
+            if not field and content is not None:
+                field.save(f"{run.period:%Y-%m}-{filename}", content, save=False)
+                PayoutRun.objects.filter(pk=run.pk).update(**{part: field.name})
+            if run.status == PayoutRunStatus.FINALIZING and all(
+                getattr(run, name) for name in _FINAL_PARTS
+            ):
+                _complete(run)
+    finally:
+        if content is not None:
+            content.close()
     return run
 
 

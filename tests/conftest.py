@@ -15,6 +15,7 @@ from django.db.backends.signals import connection_created
 from rest_framework.test import APIClient
 
 from cooperative.roles import STAFF_ROLES, Role
+from tests.s3 import s3_endpoint, s3_storage  # noqa: F401 (fixtures: a real S3-compatible server)
 
 PASSWORD = "a-long-test-password-2026"
 

@@ -17,6 +17,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from cooperative.mfa import recovery_code_digest
 from cooperative.models import AuditAction, AuditEvent
 from cooperative.roles import Role
 from tests.conftest import PASSWORD
@@ -88,11 +89,14 @@ def test_staff_first_sign_in_sets_up_an_authenticator_before_anything_else(clien
     )
     assert done.status_code == 200
     assert "no-store" in done["Cache-Control"]
-    codes = re.findall(r"<li><code>([a-z2-7]{8})</code></li>", done.content.decode())
+    codes = re.findall(
+        r"<li><code>([a-km-np-z2-9]{5}-[a-km-np-z2-9]{5})</code></li>", done.content.decode()
+    )
     assert len(set(codes)) == 10
-    assert sorted(
-        StaticToken.objects.filter(device__user=user).values_list("token", flat=True)
-    ) == sorted(codes)
+    # Stored only as salted, keyed hashes: never the codes themselves.
+    stored = set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+    assert stored == {recovery_code_digest(user, code) for code in codes}
+    assert not stored & set(codes)
     device.refresh_from_db()
     assert device.confirmed is True
     assert client.get("/dashboard/").status_code in (200, 302)
@@ -122,7 +126,10 @@ def finance_with_app(make_user):
     device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
     static = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
     StaticToken.objects.bulk_create(
-        [StaticToken(device=static, token=t) for t in ["aaaa2222", "bbbb3333"]]
+        [
+            StaticToken(device=static, token=recovery_code_digest(user, code))
+            for code in ["aaaa2-2222b", "bbbb3-3333c"]
+        ]
     )
     return user, device
 
@@ -181,20 +188,24 @@ def test_a_code_works_once(client, finance_with_app, no_backoff):
 def test_a_recovery_code_signs_in_once(client, finance_with_app, no_backoff):
     user, _ = finance_with_app
     password_step(client, "fin.app")
-    ok = client.post("/accounts/security/verify/", {"code": "AAAA-2222"})
+    ok = client.post("/accounts/security/verify/", {"code": " AAAA2 2222B "})
     assert ok.status_code == 302
     assert client.get("/dashboard/").status_code == 200
-    assert list(StaticToken.objects.values_list("token", flat=True)) == ["bbbb3333"]
+    assert list(StaticToken.objects.values_list("token", flat=True)) == [
+        recovery_code_digest(user, "bbbb3-3333c")
+    ]
     row = AuditEvent.objects.filter(actor=user, action=AuditAction.LOGIN).order_by("-id").first()
     assert row.detail == "second step: recovery code (1 left)"
 
     client.post(reverse("logout"))
     password_step(client, "fin.app")
-    again = client.post("/accounts/security/verify/", {"code": "aaaa2222"})
+    again = client.post("/accounts/security/verify/", {"code": "aaaa2-2222b"})
     assert again.status_code == 400
     assert "That code is not right" in again.content.decode()
     assert client.get("/dashboard/")["Location"].startswith("/accounts/security/verify/")
-    assert list(StaticToken.objects.values_list("token", flat=True)) == ["bbbb3333"]
+    assert list(StaticToken.objects.values_list("token", flat=True)) == [
+        recovery_code_digest(user, "bbbb3-3333c")
+    ]
 
 
 def test_new_recovery_codes_replace_the_old_ones(client, finance_with_app):
@@ -204,9 +215,12 @@ def test_new_recovery_codes_replace_the_old_ones(client, finance_with_app):
     assert 'data-testid="recovery-left">2<' in page
     assert "Turn two-step sign-in off" not in page  # staff cannot
     response = client.post("/accounts/security/recovery-codes/")
-    codes = re.findall(r"<li><code>([a-z2-7]{8})</code></li>", response.content.decode())
+    codes = re.findall(
+        r"<li><code>([a-km-np-z2-9]{5}-[a-km-np-z2-9]{5})</code></li>", response.content.decode()
+    )
     assert len(codes) == 10
-    assert not StaticToken.objects.filter(token__in=["aaaa2222", "bbbb3333"]).exists()
+    old = [recovery_code_digest(user, code) for code in ["aaaa2-2222b", "bbbb3-3333c"]]
+    assert not StaticToken.objects.filter(token__in=old).exists()
 
 
 def test_staff_cannot_turn_it_off(client, finance_with_app):
