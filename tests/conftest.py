@@ -40,6 +40,18 @@ def _collected_static() -> None:
         call_command("collectstatic", interactive=False, verbosity=0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher() -> None:
+    """Tests hash with MD5 (Django's own advice for test speed): the production hasher (PBKDF2,
+    a million rounds) costs ~0.4 s a user, and users are made and signed in by the thousand.
+    `test_passwords_are_stored_with_the_production_hasher` keeps production's choice honest."""
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+
+
 @pytest.fixture
 def make_user(db: Any, django_user_model: Any) -> Callable[..., Any]:
     """make_user(Role.FINANCE) -> a user holding that role (staff for staff roles)."""

@@ -93,3 +93,20 @@ def test_a_forgotten_password_is_reset_by_a_link_that_works_once(client, make_us
     assert get_user_model().objects.get(pk=user.pk).check_password(NEW)
     again = client.get(link.group(1), follow=True).content.decode()
     assert "This link no longer works" in again
+
+
+def test_passwords_are_stored_with_the_production_hasher():
+    """Tests hash with MD5 for speed (tests/conftest.py); the project's settings keep Django's
+    PBKDF2-SHA256 with its full round count first (ASVS 2.4: a slow, salted one-way hash)."""
+    import importlib
+
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    project = importlib.import_module("cooperative.settings")
+    configured = getattr(project, "PASSWORD_HASHERS", None)
+    if configured is None:
+        from django.conf import global_settings
+
+        configured = global_settings.PASSWORD_HASHERS
+    assert configured[0] == "django.contrib.auth.hashers.PBKDF2PasswordHasher"
+    assert PBKDF2PasswordHasher.iterations >= 600_000
