@@ -51,8 +51,13 @@ class Command(BaseCommand):
             summary = seeder(seed_options, random.Random(f"{seed_options.seed}:{name}"))  # noqa: S311 (demo data)
             self.stdout.write(f"{name}: {summary}")
         # Bulk loads leave the planner without statistics (a directory search took 18 s once).
+        # Only the project's tables: a database-wide ANALYZE also takes the cluster's shared
+        # catalogs, and waits behind any other database's CREATE DATABASE or role change.
+        tables = connection.introspection.django_table_names(only_existing=True)
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute(
+                "ANALYZE " + ", ".join(connection.ops.quote_name(table) for table in sorted(tables))
+            )
         self.stdout.write(
             self.style.SUCCESS("Demo logins (password for all: " + DEMO_PASSWORD + ")")
         )
