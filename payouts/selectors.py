@@ -2,19 +2,50 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from cooperative.periods import Period
 
-from .models import LineKind, PayoutRun, Statement, StatementLine
+from .models import LineKind, PayoutRun, PayoutRunStatus, Statement, StatementLine
 
 if TYPE_CHECKING:
     from .documents import StatementDocument
+
+
+def payout_date(period: Period) -> date:
+    """The day a period may be paid out: the last business day (Monday–Friday) of the month,
+    moved by PAYOUT_DAY_OFFSET business days (negative: earlier; positive: into next month)."""
+    day = period.last_day
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    offset = int(getattr(settings, "PAYOUT_DAY_OFFSET", 0))
+    step = 1 if offset > 0 else -1
+    for _ in range(abs(offset)):
+        day += timedelta(days=step)
+        while day.weekday() >= 5:
+            day += timedelta(days=step)
+    return day
+
+
+def next_unpaid_period(*, today: date | None = None) -> Period | None:
+    """The month the start form proposes: an unfinished (failed or underway) run's month first,
+    to resume it; else the month after the last completed one (the previous month when nothing
+    was ever paid); None when that month's payout date has not come yet (all is paid)."""
+    today = today or timezone.localdate()
+    runs = PayoutRun.objects.exclude(status=PayoutRunStatus.CANCELLED)
+    unfinished = runs.exclude(status=PayoutRunStatus.COMPLETED).order_by("period").first()
+    if unfinished is not None:
+        return Period.of(unfinished.period)
+    latest = runs.order_by("-period").values_list("period", flat=True).first()
+    candidate = Period.of(latest).next() if latest else Period.of(today).previous()
+    return candidate if payout_date(candidate) <= today else None
 
 
 def payout_runs() -> QuerySet[PayoutRun]:

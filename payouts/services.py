@@ -15,7 +15,7 @@ import logging
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -50,6 +50,7 @@ from .models import (
     StatementLine,
     StatementStatus,
 )
+from .selectors import payout_date
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
@@ -63,21 +64,6 @@ RUN_TRANSITIONS: dict[str, set[str]] = {
     PayoutRunStatus.COMPLETED: set(),
     PayoutRunStatus.CANCELLED: set(),
 }  # fmt: skip
-
-
-def payout_date(period: Period) -> date:
-    """The day a period may be paid out: the last business day (Monday–Friday) of the month,
-    moved by PAYOUT_DAY_OFFSET business days (negative: earlier; positive: into next month)."""
-    day = period.last_day
-    while day.weekday() >= 5:
-        day -= timedelta(days=1)
-    offset = int(getattr(settings, "PAYOUT_DAY_OFFSET", 0))
-    step = 1 if offset > 0 else -1
-    for _ in range(abs(offset)):
-        day += timedelta(days=step)
-        while day.weekday() >= 5:
-            day += timedelta(days=step)
-    return day
 
 
 def _transition(run: PayoutRun, to_status: str, actor: Any = None, reason: str = "") -> None:

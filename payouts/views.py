@@ -49,9 +49,10 @@ def _chart(runs: list[PayoutRun]) -> list[dict[str, Any]]:
 @role_required(Role.FINANCE)
 def run_list(request: HttpRequest) -> HttpResponse:
     """The runs, newest first, a chart of totals by month, and the form to start one."""
+    proposed = selectors.next_unpaid_period()
     form = StartRunForm(
         request.POST or None, user=request.user,
-        initial={"period": str(Period.current().previous())},
+        initial={"period": str(proposed) if proposed else ""},
     )  # fmt: skip
     if request.method == "POST" and form.is_valid():
         try:
@@ -68,7 +69,8 @@ def run_list(request: HttpRequest) -> HttpResponse:
     runs = list(selectors.payout_runs()[:60])
     return render(
         request, "payouts/run_list.html",
-        {"form": form, "runs": runs, "chart": (chart := _chart(runs)), "chart_width": max(80, len(chart) * 80),
+        {"form": form, "runs": runs, "proposed": proposed,
+         "next_payout_date": selectors.payout_date(Period.current()), "chart": (chart := _chart(runs)), "chart_width": max(80, len(chart) * 80),
          "nav": "payouts"},
     )  # fmt: skip
 
