@@ -72,6 +72,15 @@ def _dashboard_links(user: Any) -> list[dict[str, str]]:
                 "description": "Your cases, the unassigned and overdue queues, care coordination.",
             }
         )
+    if has_role(user, Role.FINANCE):
+        links.append(
+            {
+                "label": "Payouts",
+                "url": "/finance/payouts/",
+                "description": "Pay out a month, follow a run, download checks, the print batch "
+                "and the bank files.",
+            }
+        )
     if can_open_admin(user):
         links.append(
             {

@@ -7,7 +7,12 @@ class PayoutsConfig(AppConfig):
     name = "payouts"
 
     def ready(self) -> None:
+        from cooperative import hooks
         from cooperative.demo import SEEDERS
+
+        from .selectors import dashboard_figures_for
+
+        hooks.register(hooks.DASHBOARD_FIGURES, dashboard_figures_for)
 
         from .demo import seed_payouts
 

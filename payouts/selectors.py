@@ -311,3 +311,38 @@ def print_batch_download(run: PayoutRun) -> tuple[Any, bytes]:
     except BaseException:
         handle.close()
         raise
+
+
+def dashboard_figures_for(*, user: Any) -> list[dict[str, Any]]:
+    """Finance's dashboard: months ready to pay out (in red while any: checks are due) and
+    failed runs to resume, both opening the payouts page. One query."""
+    from django.db.models import Count, Max, Min, Q
+    from django.urls import reverse
+
+    from cooperative.permissions import has_role
+    from cooperative.roles import Role
+
+    if not has_role(user, Role.FINANCE):
+        return []
+    today = timezone.localdate()
+    runs = PayoutRun.objects.exclude(status=PayoutRunStatus.CANCELLED).aggregate(
+        failed=Count("pk", filter=Q(status=PayoutRunStatus.FAILED)),
+        latest=Max("period"),
+        unfinished=Min("period", filter=~Q(status=PayoutRunStatus.COMPLETED)),
+    )
+    current = Period.of(today)
+    payable = current if payout_date(current) <= today else current.previous()
+    if runs["unfinished"] is not None:
+        first = Period.of(runs["unfinished"])
+    elif runs["latest"] is not None:
+        first = Period.of(runs["latest"]).next()
+    else:
+        first = current.previous()
+    ready = max(0, (payable.year - first.year) * 12 + payable.month - first.month + 1)
+    url = reverse("payouts:runs")
+    return [
+        {"label": "months ready to pay out" if ready != 1 else "month ready to pay out",
+         "count": ready, "url": url, "attention": ready > 0},
+        {"label": "failed payout runs to resume", "count": runs["failed"], "url": url,
+         "attention": runs["failed"] > 0},
+    ]  # fmt: skip

@@ -83,8 +83,8 @@ def test_dashboard_lists_own_sign_ins_only_and_paginates(
     audit_record(actor=other, action=AuditAction.LOGIN)
     client.force_login(user)
     # 8, plus the user's permissions (2) and the figures staff see (members needing a new PCP,
-    # memberships ending at 65: one query).
-    with django_assert_max_num_queries(11):
+    # memberships ending at 65: one query; the payout runs' figures: one query).
+    with django_assert_max_num_queries(12):
         response = client.get(reverse("dashboard"))
     page = response.context["recent_logins"]
     # 12 sign-ins, 1 failed attempt with the username, and this session's own sign-in.

@@ -69,3 +69,29 @@ def test_when_all_is_paid_the_page_says_when_the_next_month_opens(client, make_u
     assert "December can be paid out from Thursday, December 31." in page
     assert "Next month to pay out" not in page
     assert 'name="period" value=' not in page
+
+
+def test_finance_dashboard_has_a_payouts_card_and_counts_months_ready(client, make_user):
+    _run("2026-09", PayoutRunStatus.COMPLETED)
+    _run("2026-10", PayoutRunStatus.FAILED)
+    client.force_login(make_user(Role.FINANCE))
+    with time_machine.travel(datetime.datetime(2026, 12, 4, 15, 0, tzinfo=datetime.UTC)):
+        response = client.get("/dashboard/")
+    figures = {
+        f["label"]: (f["count"], f["url"], f["attention"]) for f in response.context["figures"]
+    }
+    # October (failed, to resume) and November are ready; December opens on the 31st.
+    assert figures["months ready to pay out"] == (2, "/finance/payouts/", True)
+    assert figures["failed payout runs to resume"] == (1, "/finance/payouts/", True)
+    page = response.content.decode()
+    assert '<a href="/finance/payouts/">Payouts</a>' in page
+
+
+@pytest.mark.parametrize("role", [Role.ADVOCATE, Role.PROVIDER_SERVICES, Role.MEMBER])
+def test_other_roles_see_no_payout_figures(client, make_user, role):
+    _run("2026-10", PayoutRunStatus.FAILED)
+    client.force_login(make_user(role))
+    response = client.get("/dashboard/")
+    labels = [f["label"] for f in response.context["figures"]]
+    assert "failed payout runs to resume" not in labels
+    assert "/finance/payouts/" not in response.content.decode()
