@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 
 from members.forms import apply_service_errors  # noqa: F401  (re-exported for the views)
 
@@ -85,6 +87,13 @@ class ContactForm(forms.Form):
     )  # fmt: skip
     outcome = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 
+    def clean_occurred_at(self) -> datetime | None:
+        # The service's check, here too, so that it shows with the other fields' errors.
+        value: datetime | None = self.cleaned_data["occurred_at"]
+        if value is not None and value > timezone.now() + timedelta(minutes=5):
+            raise forms.ValidationError("This is in the future.")
+        return value
+
 
 class TaskForm(forms.Form):
     title = forms.CharField(label="Task", max_length=200)
@@ -97,6 +106,13 @@ class TaskForm(forms.Form):
         field = _advocate_field(label="Who")
         field.empty_label = "The case's advocate"
         self.fields["assignee"] = field
+
+    def clean_due_on(self) -> date:
+        # The service's check, here too, so that it shows with the other fields' errors.
+        value: date = self.cleaned_data["due_on"]
+        if value < timezone.localdate() - timedelta(days=365):
+            raise forms.ValidationError("Check the date: it is more than a year ago.")
+        return value
 
 
 class StatusForm(forms.Form):
@@ -267,6 +283,26 @@ class DisputeForm(forms.Form):
             for c in self.cleaned_data["codes"].replace(";", ",").split(",")
             if c.strip()
         ]
+
+    def clean(self) -> dict[str, Any]:
+        """The service's checks across fields, here too, so that they show at once with the
+        errors of single fields (the service checks them again)."""
+        super().clean()
+        data = self.cleaned_data
+        billed, paid = data.get("billed_amount"), data.get("paid_amount")
+        if billed is not None and paid is not None and paid > billed:
+            self.add_error("paid_amount", "The paid amount cannot be more than the billed amount.")
+        service_on, decided_on = data.get("service_date"), data.get("decision_on")
+        today = timezone.localdate()
+        if service_on is not None and service_on > today:
+            self.add_error("service_date", "The date of service cannot be in the future.")
+        if decided_on is not None and decided_on > today:
+            self.add_error("decision_on", "The payer decision date cannot be in the future.")
+        if service_on and decided_on and decided_on < service_on:
+            self.add_error(
+                "decision_on", "The payer's decision cannot be before the date of service."
+            )
+        return data
 
 
 class DisputeOutcomeForm(forms.Form):

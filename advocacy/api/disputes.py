@@ -47,6 +47,9 @@ class DisputeQualificationSerializer(serializers.Serializer):
     qualifies = serializers.BooleanField()
     systemic_group = DisputeSystemicGroupSerializer(allow_null=True)
     reasons = serializers.ListField(child=serializers.CharField())
+    not_qualified_reason = serializers.CharField(
+        help_text="For a dispute that qualifies for nothing: why not, with the figures; else empty."
+    )
 
     def to_representation(self, instance: Qualification) -> dict[str, Any]:
         group = instance.systemic_group
@@ -57,6 +60,7 @@ class DisputeQualificationSerializer(serializers.Serializer):
             "qualifies": instance.qualifies,
             "systemic_group": {"payer": group[0], "code": group[1]} if group else None,
             "reasons": list(instance.reasons),
+            "not_qualified_reason": instance.not_qualified_reason,
         }
 
 

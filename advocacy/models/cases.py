@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 
 from cooperative.models import TimeStampedModel
+from cooperative.money import format_usd
 
 
 class CaseType(models.TextChoices):
@@ -239,9 +240,14 @@ class CaseEvent(models.Model):
         return f"{self.get_kind_display()}: {self.from_value} → {self.to_value}"
 
     def _label(self, value: str) -> str:
-        choices = {"status": CaseStatus, "opened": CaseStatus, "priority": CasePriority}.get(
-            self.kind
-        )
+        from .coordination import RequirementStatus  # coordination imports this module
+
+        choices = {
+            "status": CaseStatus,
+            "opened": CaseStatus,
+            "priority": CasePriority,
+            "requirement": RequirementStatus,
+        }.get(self.kind)
         if choices is not None and value in choices.values:
             return str(choices(value).label)
         return value
@@ -254,6 +260,42 @@ class CaseEvent(models.Model):
     @property
     def to_label(self) -> str:
         return self._label(self.to_value)
+
+    @property
+    def change_text(self) -> str:
+        """The change in plain words for the timeline ("Waiting for the member → Declined"):
+        labels rather than codes, amounts in dollars, "" when the kind says it all."""
+        if self.kind == CaseEventKind.SAVINGS:
+            return "; ".join(_savings_change_text(part) for part in self.to_value.split("; "))
+        if self.kind == CaseEventKind.FLAG:
+            return "cleared" if self.to_value == "cleared" else ""
+        if not (self.from_value or self.to_value):
+            return ""
+        if self.from_value == self.to_value:  # a step that kept the status (a notice sent)
+            return self.to_label
+        return f"{self.from_label or '—'} → {self.to_label or '—'}"
+
+
+_SAVINGS_FIELDS = ("billed_amount", "expected_amount", "paid_amount", "recovered_amount")
+
+
+def _savings_change_text(change: str) -> str:
+    """ "billed_amount None → 120.00" (as stored) → "billed amount: — → $120.00"."""
+    name, _, values = change.partition(" ")
+    before, arrow, after = values.partition(" → ")
+    field_names = {
+        f: str(getattr(Case._meta.get_field(f), "verbose_name", f)) for f in _SAVINGS_FIELDS
+    }
+    if name not in field_names or not arrow:
+        return change
+
+    def money(value: str) -> str:
+        try:
+            return format_usd(Decimal(value))
+        except ArithmeticError:  # "None" (no amount yet) or anything unexpected
+            return "—"
+
+    return f"{field_names[name]}: {money(before)} → {money(after)}"
 
 
 class CaseNote(models.Model):

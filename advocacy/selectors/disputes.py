@@ -63,6 +63,8 @@ class Qualification:
     is_payer_unresponsive: bool
     systemic_group: tuple[int, str] | None
     reasons: list[str]
+    # For a dispute that qualifies for nothing: why not, in one sentence with the figures.
+    not_qualified_reason: str = ""
 
     @property
     def qualifies(self) -> bool:
@@ -148,6 +150,64 @@ def systemic_groups(today: date | None = None) -> list[SystemicGroup]:
     ]
 
 
+_CODE_COUNTS_SQL = """
+SELECT d.payer_id, c.code, COUNT(*) AS dispute_count
+FROM {table} AS d
+CROSS JOIN LATERAL (SELECT DISTINCT unnest(d.codes) AS code) AS c
+WHERE d.service_date >= %s AND d.service_date <= %s AND d.payer_id = ANY(%s)
+GROUP BY d.payer_id, c.code
+"""
+
+
+def _code_counts(payer_ids: set[int], today: date) -> dict[tuple[int, str], int]:
+    """How many disputes each payer and code has in the systemic window (one query)."""
+    if not payer_ids:
+        return {}
+    sql = _CODE_COUNTS_SQL.format(table=connection.ops.quote_name(ClaimDispute._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [systemic_window_start(today), today, sorted(payer_ids)])
+        return {(payer_id, code): count for payer_id, code, count in cursor.fetchall()}
+
+
+def _not_qualified_reason(
+    dispute: ClaimDispute,
+    *,
+    in_dispute: Decimal,
+    threshold: Decimal,
+    code_counts: dict[tuple[int, str], int],
+    contract_days: dict[int, int],
+    today: date,
+) -> str:
+    """ "Does not qualify yet: …" with the figure behind each of the three tests."""
+    window = int(settings.ADVOCACY_SYSTEMIC_WINDOW_DAYS)
+    needed = int(settings.ADVOCACY_SYSTEMIC_MIN_DISPUTES)
+    parts = [f"{format_usd(in_dispute)} below the {format_usd(threshold)} high-dollar threshold"]
+    if not dispute.codes:
+        parts.append("no procedure code to compare with other disputes")
+    elif not systemic_window_start(today) <= dispute.service_date <= today:
+        parts.append(
+            f"the date of service ({dispute.service_date.isoformat()}) is outside the last "
+            f"{window} days"
+        )
+    else:
+        # The code closest to making the dispute systemic speaks for the dispute.
+        count = max(code_counts.get((dispute.payer_id, code), 0) for code in dispute.codes)
+        parts.append(
+            f"{count} of {needed} disputes needed for this code at this payer in {window} days"
+        )
+    if dispute.submitted_on is None:
+        parts.append("not yet submitted to the payer")
+    elif dispute.payer_responded_on is not None:
+        parts.append(f"the payer answered on {dispute.payer_responded_on.isoformat()}")
+    elif dispute.payer_contract_id not in contract_days:
+        parts.append("no payer contract sets a deadline for the payer's answer")
+    else:
+        assert dispute.payer_contract_id is not None  # in contract_days
+        due = dispute.submitted_on + timedelta(days=contract_days[dispute.payer_contract_id])
+        parts.append(f"the payer's answer is not overdue (due {due.isoformat()})")
+    return "Does not qualify yet: " + "; ".join(parts) + "."
+
+
 def _contract_days(disputes: list[ClaimDispute]) -> dict[int, int]:
     """Each contract's dispute window in days, from the loaded relation or one query."""
     days: dict[int, int] = {}
@@ -185,6 +245,7 @@ def dispute_qualifications(
         for dispute_id in group.dispute_ids:
             group_of.setdefault(dispute_id, group)
     days = _contract_days(disputes)
+    code_counts: dict[tuple[int, str], int] | None = None  # loaded once, only when needed
     result: dict[int, Qualification] = {}
     for dispute in disputes:
         reasons: list[str] = []
@@ -216,12 +277,25 @@ def dispute_qualifications(
                     f"Payer unresponsive: submitted {dispute.submitted_on:%b %d, %Y}, no answer "
                     f"within the payer's {window_days}-day dispute window (due {due:%b %d, %Y})."
                 )
+        not_qualified_reason = ""
+        if not (is_high_dollar or systemic is not None or is_unresponsive):
+            if code_counts is None:
+                code_counts = _code_counts({d.payer_id for d in disputes}, today)
+            not_qualified_reason = _not_qualified_reason(
+                dispute,
+                in_dispute=in_dispute,
+                threshold=threshold,
+                code_counts=code_counts,
+                contract_days=days,
+                today=today,
+            )
         result[dispute.pk] = Qualification(
             is_high_dollar=is_high_dollar,
             is_systemic=systemic is not None,
             is_payer_unresponsive=is_unresponsive,
             systemic_group=(systemic.payer.pk, systemic.code) if systemic is not None else None,
             reasons=reasons,
+            not_qualified_reason=not_qualified_reason,
         )
     return result
 

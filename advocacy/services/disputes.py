@@ -345,8 +345,11 @@ def dispute_create(
         _add(errors, "decision_on", "The payer's decision cannot be before the date of service.")
     if decided_on and submitted and submitted < decided_on:
         _add(errors, "submitted_on", "A dispute is submitted after the payer's decision.")
-    _raise_if(errors)
-    assert service_on is not None  # checked above: narrows the type
+    if payer is None or service_on is None or decided_on is None:
+        _raise_if(errors)  # the checks below need these three; every other error waits for them
+    # Checked above (an error was raised otherwise): the asserts only narrow the types.
+    assert payer is not None
+    assert service_on is not None
     assert decided_on is not None
 
     contract = _contract_for(payer, service_on, payer_contract, errors)
@@ -355,7 +358,7 @@ def dispute_create(
     else:
         expected, why_not = fee_schedule_price(case.practitioner, service_on, clean_codes)
         source = ExpectedSource.FEE_SCHEDULE
-        if expected is None:
+        if expected is None and "codes" not in errors:
             _add(errors, "expected_amount", f"Enter the expected amount: {why_not}.")
     deadline = _date(
         filing_deadline,

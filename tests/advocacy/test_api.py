@@ -968,6 +968,7 @@ def test_an_advocate_disputes_a_claim_and_sees_its_qualification(as_advocate, ad
             "qualifies": True,
             "systemic_group": None,
             "reasons": ["High-dollar: $3,000.00 in dispute (threshold $2,500.00)."],
+            "not_qualified_reason": "",
         },
     }
     detail = as_advocate.get(f"{DISPUTES}{dispute.pk}/")
@@ -1005,6 +1006,7 @@ def test_the_dispute_list_filters_by_qualification_payer_and_outcome(as_advocate
     assert ids("outcome=won") == []
     rows = as_advocate.get(DISPUTES).json()["results"]
     by_id = {row["id"]: row["qualification"] for row in rows}
+    why_not = by_id[small["id"]].pop("not_qualified_reason")
     assert by_id[small["id"]] == {
         "is_high_dollar": False,
         "is_systemic": False,
@@ -1013,6 +1015,11 @@ def test_the_dispute_list_filters_by_qualification_payer_and_outcome(as_advocate
         "systemic_group": None,
         "reasons": [],
     }
+    # The middle clause counts disputes in a window ending today (test_plain_words pins it).
+    assert why_not.startswith(
+        "Does not qualify yet: $120.00 below the $2,500.00 high-dollar threshold; "
+    )
+    assert why_not.endswith("; not yet submitted to the payer.")
     bad = as_advocate.get(f"{DISPUTES}?qualification=cheap")
     assert bad.status_code == 400
     assert list(bad.json()["errors"]) == ["qualification"]
