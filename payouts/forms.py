@@ -37,5 +37,33 @@ class StartRunForm(forms.Form):
         return password
 
 
+class VoidCheckForm(forms.Form):
+    """Voiding a check takes money back out of a provider's hands: the reason, and the
+    password typed again (as when starting a run)."""
+
+    reason = forms.CharField(label="Why is the check void?", max_length=300)
+    reissue = forms.BooleanField(label="Issue a new check for the same lines", required=False)
+    password = forms.CharField(
+        label="Your password, again",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why the check is void.")
+        return reason
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if self.user is None or not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password.")
+        return password
+
+
 class StatementSearchForm(forms.Form):
     q = forms.CharField(label="Search by provider", required=False, max_length=100)

@@ -23,7 +23,7 @@ from cooperative.permissions import role_required
 from cooperative.roles import Role
 
 from . import selectors, services
-from .forms import StartRunForm, StatementSearchForm
+from .forms import StartRunForm, StatementSearchForm, VoidCheckForm
 from .models import PayoutRun, PayoutRunStatus, Statement
 from .permissions import can_view_statement, clinic_of_provider
 
@@ -259,10 +259,18 @@ def provider_statements(request: HttpRequest) -> HttpResponse:
 def statement_void(request: HttpRequest, pk: int) -> HttpResponse:
     """Void a check, with the reason; by default a new check is issued for the same lines."""
     statement = get_object_or_404(Statement, pk=pk)
+    form = VoidCheckForm(request.POST, user=request.user)
+    if not form.is_valid():
+        problems = [f"{form.fields[name].label}: {' '.join(errors)}" if name in form.fields
+                    else " ".join(errors) for name, errors in form.errors.items()]  # fmt: skip
+        messages.error(
+            request, f"Check {statement.check_number} was not voided. " + " ".join(problems)
+        )
+        return redirect("payouts:run", pk=statement.run_id)
     try:
         new = services.statement_void(
-            statement=statement, actor=request.user, reason=request.POST.get("reason", ""),
-            reissue=request.POST.get("reissue") == "on",
+            statement=statement, actor=request.user, reason=form.cleaned_data["reason"],
+            reissue=form.cleaned_data["reissue"],
         )  # fmt: skip
     except ApplicationError as error:
         messages.error(request, error.message)

@@ -199,3 +199,37 @@ def test_a_void_and_a_reissue_store_a_new_positive_pay_version_next_to_the_first
     provider = make_user(Role.PROVIDER)
     client.force_login(provider)
     assert client.get(f"/finance/payouts/{run.pk}/positive-pay/v2.csv").status_code == 403
+
+
+def test_voiding_from_the_page_asks_for_the_password_again_and_refused_changes_nothing(
+    completed_run, client, make_user, django_capture_on_commit_callbacks
+):
+    from tests.conftest import PASSWORD
+
+    run, _, _ = completed_run
+    client.force_login(make_user(Role.FINANCE))
+    first = Statement.objects.get(run=run, check_number=100001)
+    url = f"/finance/payouts/statements/{first.pk}/void/"
+    before = (Statement.objects.count(), PositivePayFile.objects.count())
+    page = client.post(url, {"reason": "Lost", "reissue": "on", "password": "wrong"}, follow=True)
+    assert "Check 100001 was not voided. Your password, again: That is not your password." in (
+        page.content.decode()
+    )
+    page = client.post(url, {"reason": "  ", "reissue": "on"}, follow=True).content.decode()
+    assert "Why is the check void?: This field is required." in page
+    assert "Your password, again: This field is required." in page
+    first.refresh_from_db()
+    assert first.status == "issued"
+    assert (Statement.objects.count(), PositivePayFile.objects.count()) == before
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(
+            url, {"reason": "Lost in the mail", "reissue": "on", "password": PASSWORD}, follow=True
+        ).content.decode()
+    first.refresh_from_db()
+    assert first.status == "voided"
+    assert first.void_reason == "Lost in the mail"
+    assert "Check 100001 is void; check 100003 replaces it" in page
+    assert (
+        'name="password" type="password"'
+        in client.get(f"/finance/payouts/{run.pk}/").content.decode()
+    )
