@@ -261,8 +261,9 @@ def statement_void(request: HttpRequest, pk: int) -> HttpResponse:
     statement = get_object_or_404(Statement, pk=pk)
     form = VoidCheckForm(request.POST, user=request.user)
     if not form.is_valid():
-        problems = [f"{form.fields[name].label}: {' '.join(errors)}" if name in form.fields
-                    else " ".join(errors) for name, errors in form.errors.items()]  # fmt: skip
+        problems = [f"{form.fields[name].label}: {' '.join(str(e) for e in errors)}"
+                    if name in form.fields else " ".join(str(e) for e in errors)
+                    for name, errors in form.errors.items()]  # fmt: skip
         messages.error(
             request, f"Check {statement.check_number} was not voided. " + " ".join(problems)
         )
