@@ -40,6 +40,7 @@ def navigation_for(user: Any) -> list[dict[str, str]]:
         items.append({"key": "credentialing", "label": "Credentialing", "url": "/credentialing/"})
     if has_role(user, Role.PROVIDER) and not user.is_superuser:
         items.append({"key": "offers", "label": "Offers", "url": reverse("provider:offers")})
+        items.append({"key": "panel", "label": "Panel", "url": "/provider/panel/"})
         items.append({"key": "statements", "label": "Statements", "url": "/provider/statements/"})
     if can_open_admin(user):
         items.append({"key": "admin", "label": "Admin", "url": reverse("admin:index")})

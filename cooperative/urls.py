@@ -74,6 +74,7 @@ urlpatterns = [
     path("", include("providers.urls")),
     path("fhir/", include("providers.fhir_urls")),
     path("provider/statements/", include("payouts.provider_urls")),
+    path("provider/panel/", include("members.provider_urls")),
     path("provider/", include("providers.portal_urls")),
     path("finance/payouts/", include("payouts.urls")),
     path("credentialing/", include("credentialing.urls")),

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Prefetch, Q, QuerySet, Sum
+from django.db.models import F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from cooperative.periods import Period
@@ -327,3 +327,31 @@ def dashboard_figures_for(*, user: Any) -> list[dict[str, Any]]:
              "url": reverse("admin:members_ageoutnotice_changelist"), "attention": False}
         )  # fmt: skip
     return figures
+
+
+def clinic_panel(clinic_id: int, today: date | None = None) -> QuerySet[PcpAssignment]:
+    """A clinic's panel: the members whose PCP assignment at one of the clinic's locations is
+    in force today or starts later (a change takes effect on the first of next month), with
+    the practitioner, from when, and `paid_through` (the last month whose invoice is settled).
+    Ordered by practitioner, then member name."""
+    today = today or timezone.localdate()
+    paid_through = (
+        Invoice.objects.filter(member=OuterRef("member_id"), settled_at__isnull=False)
+        .exclude(status=InvoiceStatus.VOID)
+        .values("member_id")
+        .annotate(last=Max("period"))
+        .values("last")
+    )
+    return (
+        PcpAssignment.objects.filter(practitioner_role__location__clinic_id=clinic_id)
+        .filter(Q(effective_to__isnull=True) | Q(effective_to__gt=today))
+        .select_related("member", "practitioner", "practitioner_role__location")
+        .annotate(paid_through=Subquery(paid_through))
+        .order_by(
+            "practitioner__last_name",
+            "practitioner__first_name",
+            "member__last_name",
+            "member__first_name",
+            "member_id",
+        )  # fmt: skip
+    )

@@ -132,6 +132,12 @@ MEMBER_DATA_PAGES: dict[str, Read] = {
         lambda s: s["statement"].pk,
         ("provider", *FINANCE),  # the same view: their own clinic's
     ),  # fmt: skip
+    "provider-panel:list": Read(
+        lambda s: "/provider/panel/", "members.member", None, ("provider",)
+    ),
+    "provider-panel:csv": Read(
+        lambda s: "/provider/panel/panel.csv", "members.member", None, ("provider",)
+    ),  # fmt: skip
     "provider-statements:list": Read(
         lambda s: "/provider/statements/", "payouts.statement", None, ("provider",)
     ),  # fmt: skip
