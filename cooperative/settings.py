@@ -67,6 +67,17 @@ SERVICE_AREA_STATES = env.list("SERVICE_AREA_STATES", default=["TX", "OR", "AZ",
 MEMBER_SERVICES_PHONE = env.str("MEMBER_SERVICES_PHONE", default="(713) 555-0100")
 # Days after the first of the month before unpaid dues lapse a membership.
 DUES_GRACE_DAYS = env.int("DUES_GRACE_DAYS", default=15)
+# How members pay their dues, shown on the portal's dues page: lines separated by "|";
+# "{member_number}" is replaced by the household's member number (the payment reference).
+PAYMENT_INSTRUCTIONS = env.str(
+    "PAYMENT_INSTRUCTIONS",
+    default=(
+        "Online bank transfer to CoopCare Cooperative: give your member number {member_number} "
+        "as the payment reference.|By mail: a check payable to CoopCare Cooperative, sent to "
+        "1200 Main Street, Suite 400, Houston, TX 77002, with your member number "
+        "{member_number} on the memo line."
+    ),
+)
 # A payer contract becomes "renewal due" this many days before its term ends (or its termination
 # notice period before, when that is longer: the decision must come while notice can be given).
 PAYER_CONTRACT_RENEWAL_LEAD_DAYS = env.int("PAYER_CONTRACT_RENEWAL_LEAD_DAYS", default=90)

@@ -8,9 +8,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
+from cooperative.money import quantize_cents
 from cooperative.periods import Period
 
 from .models import (
@@ -64,6 +66,12 @@ def pcp_assignments_for(member: Member) -> QuerySet[PcpAssignment]:
         .select_related("practitioner", "practitioner_role__location__clinic")
         .order_by("-effective_from", "-pk")
     )
+
+
+def pcp_current_for(member: Member) -> PcpAssignment | None:
+    """The member's open PCP assignment (no end date; it may start on the first of next month
+    after a change): the PCP a change would replace, so not one the member can choose again."""
+    return pcp_assignments_for(member).filter(effective_to__isnull=True).first()
 
 
 def pcp_on(member: Member, day: date) -> PcpAssignment | None:
@@ -188,6 +196,101 @@ def household_balance(bill_to: Member) -> dict[str, Decimal]:
     )["total"]
     credit = Payment.objects.filter(member=bill_to).aggregate(total=Sum("unapplied"))["total"]
     return {"owed": owed or ZERO, "credit": credit or ZERO}
+
+
+@dataclass(frozen=True)
+class OpenInvoiceLine:
+    """One open invoice as the dues page shows it: who it covers and what is still owed."""
+
+    invoice: Invoice
+    person: str
+    outstanding: Decimal
+    due_on: date
+    grace_ends_on: date
+    is_overdue: bool
+
+
+@dataclass(frozen=True)
+class PersonDues:
+    """What one person of the household is on: their open invoices' months and their total."""
+
+    person: str
+    months: list[date]
+    owed: Decimal
+
+
+@dataclass(frozen=True)
+class HouseholdDues:
+    """The dues page's figures: `owed` is exactly the sum of the lines' outstanding amounts."""
+
+    lines: list[OpenInvoiceLine]
+    owed: Decimal
+    credit: Decimal
+    people: list[PersonDues]
+    payment_instructions: list[str]
+
+    @property
+    def is_shared(self) -> bool:
+        """Several people's invoices are open: the page says who each one is for."""
+        return len(self.people) > 1
+
+
+def payment_instructions_for(bill_to: Member) -> list[str]:
+    """The cooperative's payment instructions (PAYMENT_INSTRUCTIONS, lines separated by "|"),
+    with the household's member number put in for "{member_number}" (the payment reference)."""
+    text = str(getattr(settings, "PAYMENT_INSTRUCTIONS", ""))
+    lines = (line.strip() for line in text.split("|"))
+    return [line.replace("{member_number}", bill_to.member_number) for line in lines if line]
+
+
+def household_dues(bill_to: Member, today: date | None = None) -> HouseholdDues:
+    """The household's open (unpaid or partly paid) invoices, oldest month first, each with
+    what is left to pay and its due date (the first of the month billed; the membership lapses
+    when it is still unpaid DUES_GRACE_DAYS later), the total owed, the credit not yet applied,
+    and who each invoice is for. Two queries, whatever the number of invoices."""
+    today = today or timezone.localdate()
+    grace = timedelta(days=int(getattr(settings, "DUES_GRACE_DAYS", 15)))
+    invoices = (
+        Invoice.objects.filter(
+            bill_to=bill_to, status=InvoiceStatus.OPEN, member_paid__lt=F("member_amount")
+        )
+        .select_related("member")
+        .order_by(
+            "period", F("member__subscriber_id").asc(nulls_first=True), "member_id", "pk"
+        )  # each month: the subscriber first
+    )
+    lines = []
+    for invoice in invoices:
+        grace_ends_on = invoice.period + grace
+        lines.append(
+            OpenInvoiceLine(
+                invoice=invoice,
+                person=f"{invoice.member.first_name} {invoice.member.last_name}",
+                outstanding=invoice.member_amount - invoice.member_paid,
+                due_on=invoice.period,
+                grace_ends_on=grace_ends_on,
+                is_overdue=today > grace_ends_on,
+            )
+        )
+    by_member: dict[int, list[OpenInvoiceLine]] = {}
+    for line in lines:
+        by_member.setdefault(line.invoice.member_id, []).append(line)
+    people = [
+        PersonDues(
+            person=rows[0].person,
+            months=[row.due_on for row in rows],
+            owed=sum((row.outstanding for row in rows), ZERO),
+        )
+        for rows in by_member.values()
+    ]
+    credit = Payment.objects.filter(member=bill_to).aggregate(total=Sum("unapplied"))["total"]
+    return HouseholdDues(
+        lines=lines,
+        owed=quantize_cents(sum((line.outstanding for line in lines), ZERO)),
+        credit=credit or ZERO,
+        people=people,
+        payment_instructions=payment_instructions_for(bill_to),
+    )
 
 
 def member_is_paid_for(member: Member, period: Period) -> bool:

@@ -5,6 +5,7 @@ invoice id answers 404 and is audited as a refused access."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from functools import wraps
 from typing import Any
 
@@ -23,10 +24,11 @@ from cooperative.exceptions import ApplicationError
 from cooperative.models import AuditAction
 from cooperative.pdf import render_pdf
 from cooperative.periods import Period
+from providers.selectors import practitioner_by_npi
 
 from .. import selectors, services
 from ..forms import CancelForm, ContactForm, FamilyMemberForm, apply_service_errors
-from ..models import Member, MembershipStatus
+from ..models import Member, MembershipStatus, PcpAssignment
 from .enroll import pcp_search_results
 
 
@@ -77,8 +79,11 @@ def portal_pcp(request: HttpRequest, viewer: Member, member_id: int) -> HttpResp
     """Change PCP from the first of next month; the history shows past and pending choices."""
     member = _household_member(request, viewer, member_id)
     next_first = Period.current().next().first_day
+    current = selectors.pcp_current_for(member)
     if request.method == "POST":
         _subscriber_only(viewer)
+        if request.POST.get("confirmed") != "yes":
+            return _portal_pcp_confirm(request, viewer, member, current, next_first)
         try:
             assignment = services.pcp_change(
                 member=member, pcp_npi=request.POST.get("pcp_npi", ""), actor=request.user
@@ -98,6 +103,7 @@ def portal_pcp(request: HttpRequest, viewer: Member, member_id: int) -> HttpResp
         "viewer": viewer, "member": member, "history": list(selectors.pcp_assignments_for(member)),
         "effective": next_first, "today": timezone.localdate(), "nav": "me",
         "action_url": reverse("members:portal-pcp", args=[member.pk]),
+        "current_pcp": current, "current_npi": current.practitioner.npi if current else None,
         **pcp_search_results(request, birth=member.date_of_birth, plan=plan, group=group, default_zip=member.zip_code[:5]),
     }  # fmt: skip
     template = (
@@ -108,14 +114,43 @@ def portal_pcp(request: HttpRequest, viewer: Member, member_id: int) -> HttpResp
     return render(request, template, context)
 
 
+def _portal_pcp_confirm(
+    request: HttpRequest,
+    viewer: Member,
+    member: Member,
+    current: PcpAssignment | None,
+    effective: date,
+) -> HttpResponse:
+    """The confirmation step of a PCP change: who from, who to, from when. Nothing changes
+    until the member posts it back with `confirmed=yes`."""
+    chosen = practitioner_by_npi(request.POST.get("pcp_npi", ""))
+    if chosen is None:
+        messages.error(request, "Choose a primary care provider from the list.")
+        return redirect("members:portal-pcp", member_id=member.pk)
+    if current is not None and current.practitioner_id == chosen.pk:
+        messages.error(
+            request,
+            f"{chosen.display_name} is already {member.first_name}'s primary care provider.",
+        )
+        return redirect("members:portal-pcp", member_id=member.pk)
+    return render(
+        request, "members/portal_pcp_confirm.html",
+        {"viewer": viewer, "member": member, "current": current, "chosen": chosen,
+         "effective": effective, "nav": "me",
+         "action_url": reverse("members:portal-pcp", args=[member.pk])},
+    )  # fmt: skip
+
+
 @member_required
 def portal_dues(request: HttpRequest, viewer: Member) -> HttpResponse:
+    """What the household owes (the sum of its open invoices), when each is due, who each is
+    for, and how to pay; then every invoice and payment."""
     head = viewer.subscriber or viewer
     return render(
         request, "members/portal_dues.html",
-        {"viewer": viewer, "invoices": list(selectors.household_invoices(head)[:120]),
-         "payments": list(selectors.household_payments(head)[:60]), "balance": selectors.household_balance(head),
-         "nav": "me"},
+        {"viewer": viewer, "dues": selectors.household_dues(head),
+         "invoices": list(selectors.household_invoices(head)[:120]),
+         "payments": list(selectors.household_payments(head)[:60]), "nav": "me"},
     )  # fmt: skip
 
 

@@ -209,7 +209,12 @@ def test_portal_is_for_members_only(client, make_user):
 def test_pcp_change_from_the_portal(client, enrolled):
     member, old = enrolled
     new = make_pcp()
-    response = client.post(f"/me/members/{member.pk}/pcp/", {"pcp_npi": new.npi})
+    unconfirmed = client.post(f"/me/members/{member.pk}/pcp/", {"pcp_npi": new.npi})
+    assert unconfirmed.status_code == 200  # the confirmation step: nothing changed yet
+    assert PcpAssignment.objects.get(member=member, effective_to__isnull=True).practitioner == old
+    response = client.post(
+        f"/me/members/{member.pk}/pcp/", {"pcp_npi": new.npi, "confirmed": "yes"}
+    )
     assert response.status_code == 302
     start = Period.current().next().first_day
     current = PcpAssignment.objects.get(member=member, effective_to__isnull=True)

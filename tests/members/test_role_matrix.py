@@ -499,8 +499,10 @@ def request(client, method, path, npi):
         return client.get(path)
     if method == "htmx":  # the PCP search's partial: the same household check as the page
         return client.get(path, {"near": "77002"}, headers={"HX-Request": "true"})
-    if method == "post":
-        return client.post(path, {"pcp_npi": npi})
+    if (
+        method == "post"
+    ):  # the confirmed step of the change (unconfirmed: see test_dues_and_pcp_change_pages)
+        return client.post(path, {"pcp_npi": npi, "confirmed": "yes"})
     return client.post(path, {"pcp_npi": npi}, content_type="application/json")
 
 
