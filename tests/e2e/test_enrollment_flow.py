@@ -83,6 +83,16 @@ def test_enroll_card_invoice_pcp_change_and_payment_import(
     page.get_by_role("link", name="Change primary care provider").click()
     page.get_by_role("button", name=f"Choose {second_pcp.display_name}").click()
     page.wait_for_load_state()
+    # A change asks to confirm: from whom, to whom, from when; nothing changes before.
+    summary = page.locator(".pcp-change-summary").inner_text()
+    assert first_pcp.display_name in summary
+    assert second_pcp.display_name in summary
+    assert (
+        PcpAssignment.objects.get(member=member, effective_to__isnull=True).practitioner
+        == first_pcp
+    )
+    page.get_by_role("button", name="Confirm the change").click()
+    page.wait_for_load_state()
     assert f"{second_pcp.display_name} is Lucia's primary care provider" in page.content()
     open_assignment = PcpAssignment.objects.get(member=member, effective_to__isnull=True)
     assert open_assignment.practitioner == second_pcp
