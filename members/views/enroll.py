@@ -308,8 +308,12 @@ def enroll_family(request: HttpRequest) -> HttpResponse:
             return redirect("members:enroll-review")
         state["dependents"] = dependents
         _save(request, state)
+    # The table names each person's PCP (an NPI means nothing to a member).
+    chosen = {d.get("pcp_npi") for d in dependents}
+    names = {p.npi: p.display_name for p in Practitioner.objects.filter(npi__in=chosen)}
+    rows = [dict(d, pcp_name=names.get(d.get("pcp_npi"), "")) for d in dependents]
     return render(
-        request, "members/enroll_family.html", _context("family", form=form, dependents=dependents)
+        request, "members/enroll_family.html", _context("family", form=form, dependents=rows)
     )
 
 

@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -268,3 +269,21 @@ def test_cancel_needs_confirmation(client, enrolled):
     pcp.refresh_from_db()
     assert pcp.panel_member_count == 0
     assert get_user_model().objects.filter(email="lucia@example.com").exists()
+
+
+@pytest.mark.django_db
+def test_the_family_table_names_each_pcp_never_an_npi(client):
+    make_plan()
+    pcp, other = make_pcp(), make_pcp()
+    client.post("/enroll/", DETAILS)
+    client.post("/enroll/plan/", {"plan": "standard", "employer_code": ""})
+    client.post("/enroll/pcp/", {"pcp_npi": pcp.npi})
+    child_birth = datetime.date.today().replace(year=datetime.date.today().year - 8).isoformat()  # noqa: DTZ011
+    for first, npi in (("Mateo", ""), ("Elena", other.npi)):
+        client.post("/enroll/family/", {"action": "add", "first_name": first, "last_name": "Ortega",
+                                        "date_of_birth": child_birth, "pcp_npi": npi})  # fmt: skip
+    page = client.get("/enroll/family/").content.decode()
+    rows = re.findall(r"<tr><td>(\w+) Ortega</td><td>[^<]*</td><td>([^<]*)</td>", page)
+    assert rows == [("Mateo", pcp.display_name), ("Elena", other.display_name)]
+    assert pcp.npi not in page.split("<tbody>")[1].split("</tbody>")[0]
+    assert "PCP NPI" not in page
