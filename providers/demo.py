@@ -122,6 +122,7 @@ COMMON_SERVICES = [
     ("82947", "Blood glucose", 5), ("84443", "Thyroid stimulating hormone", 16), ("87086", "Urine culture", 14),
     ("81025", "Pregnancy test, urine", 8), ("29125", "Short arm splint", 45), ("99406", "Smoking cessation counselling", 20),
 ]  # fmt: skip
+ALWAYS_PRICED = ("99213", "99214")  # office visits: on every demo fee schedule
 SCOPE = "Unlimited office visits\nSame-week appointments\nTelehealth and messaging\nCare coordination with specialists"
 BIO_TEMPLATE = (
     "{first} practises {approach} primary care with long appointments and same-week visits. "
@@ -376,9 +377,13 @@ def _seed_agreements(clinics: list[Clinic], seed: int, today: date) -> int:
                     monthly_fee=Decimal(rng.randrange(*fees, 5)),
                 )
             )
-        for code, description, price in rng.sample(
-            COMMON_SERVICES, rng.randint(20, min(35, len(COMMON_SERVICES)))
-        ):
+        # Office visits are on every schedule (the demo's billing review and the care a PCP
+        # gives rest on them); the rest is a sample. The sample's seed holds the clinic's id,
+        # so without this a run could draw no 99214 anywhere, depending on earlier tests.
+        visits = [s for s in COMMON_SERVICES if s[0] in ALWAYS_PRICED]
+        others = [s for s in COMMON_SERVICES if s[0] not in ALWAYS_PRICED]
+        count = rng.randint(20, min(35, len(COMMON_SERVICES))) - len(visits)
+        for code, description, price in visits + rng.sample(others, count):
             lines.append(
                 FeeScheduleLine(
                     agreement=agreement, code=code, description=description,
