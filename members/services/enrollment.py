@@ -51,6 +51,7 @@ from ..models import (
     RosterEntry,
     RosterEntryStatus,
 )
+from .addresses import address_disagreements
 
 __all__ = [
     "CONSENT_TEXT_VERSION", "OLDEST_AGE_AT_START", "DependentResult", "EnrollmentResult", "PcpPlace",
@@ -182,6 +183,10 @@ def _validate_person(
             errors[field] = ["This field is required."]
         else:
             clean[field] = str(data[field]).strip()
+    if not errors.keys() & {"zip", "city", "state"}:
+        errors.update(
+            address_disagreements(zip_code=clean["zip"], city=clean["city"], state=clean["state"])
+        )
     birth = data.get("date_of_birth")
     if (problem := _birth_problem(birth, start)) is not None:
         errors["date_of_birth"] = [problem]

@@ -30,6 +30,7 @@ from ..models import (
     Plan,
     StandingResolution,
 )
+from .addresses import address_disagreements
 from .billing import invoice_reprice_for_pcp, invoice_void_for_membership
 from .enrollment import age_on, pcp_place_take
 
@@ -209,6 +210,11 @@ def member_contact_update(*, member: Member, data: dict[str, Any], actor: Any) -
         if not value:
             errors[name] = ["This field is required."]
         clean[name] = value
+    if not errors.keys() & {"zip_code", "city", "state"}:
+        found = address_disagreements(
+            zip_code=clean["zip_code"], city=clean["city"], state=clean["state"]
+        )
+        errors.update({("zip_code" if k == "zip" else k): v for k, v in found.items()})
     user = member.user
     if "email" in clean and user is not None:
         taken = type(user).objects.filter(username__iexact=clean["email"]).exclude(pk=user.pk)

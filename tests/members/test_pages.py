@@ -287,3 +287,42 @@ def test_the_family_table_names_each_pcp_never_an_npi(client):
     assert rows == [("Mateo", pcp.display_name), ("Elena", other.display_name)]
     assert pcp.npi not in page.split("<tbody>")[1].split("</tbody>")[0]
     assert "PCP NPI" not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"zip": "97201"}, "zip", "ZIP code 97201 is in Portland, OR, not TX. Check the ZIP code or the state."),
+        ({"city": "Dallas"}, "city", "ZIP code 77002 is Houston, TX. Use that city, or check the ZIP code."),
+    ],
+)  # fmt: skip
+def test_zip_city_and_state_must_agree(client, change, field, message):
+    from members.models import PendingEnrollment
+
+    response = client.post("/enroll/", {**DETAILS, **change})
+    assert response.status_code == 200
+    assert response.context["form"].errors[field] == [message]
+    assert "enrollment" not in client.session or not client.session["enrollment"].get("person")
+    assert PendingEnrollment.objects.count() == 0
+    # The same place written differently agrees.
+    ok = client.post("/enroll/", {**DETAILS, "city": "  houston "})
+    assert (ok.status_code, ok["Location"]) == (302, "/enroll/plan/")
+
+
+@pytest.mark.django_db
+def test_a_contact_change_with_a_zip_of_another_state_is_a_field_error_and_changes_nothing(
+    client, enrolled
+):
+    member, _ = enrolled
+    response = client.post(
+        "/me/contact/",
+        {"email": "lucia@example.com", "phone": "(713) 555-0142", "street": "9 Pine Ave",
+         "city": "Houston", "state": "TX", "zip_code": "97201"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert response.context["form"].errors["zip_code"] == [
+        "ZIP code 97201 is in Portland, OR, not TX. Check the ZIP code or the state."
+    ]
+    member.refresh_from_db()
+    assert (member.street, member.zip_code) == ("12 Elm St", "77002")
