@@ -6,20 +6,13 @@ from typing import Any
 
 from cooperative.permissions import has_role
 from cooperative.roles import Role
+from providers.permissions import clinic_of_provider
 
 from .models import Statement
 
 
 def can_run_payouts(user: Any) -> bool:
     return bool(getattr(user, "is_superuser", False)) or has_role(user, Role.FINANCE)
-
-
-def clinic_of_provider(user: Any) -> int | None:
-    """The clinic a Provider user answers for (None for anyone else)."""
-    if not has_role(user, Role.PROVIDER):
-        return None
-    account = getattr(user, "provider_account", None)
-    return account.clinic_id if account is not None else None
 
 
 def can_view_statement(user: Any, statement: Statement) -> bool:

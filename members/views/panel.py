@@ -15,16 +15,17 @@ from django.views.decorators.cache import never_cache
 from cooperative.audit import audit_list_read
 from cooperative.permissions import role_required
 from cooperative.roles import Role
+from providers.permissions import clinic_of_provider
 
 from .. import selectors
 from ..models import Member
 
 
 def _clinic_id(request: HttpRequest) -> int:
-    account = getattr(request.user, "provider_account", None)
-    if account is None:
+    clinic_id = clinic_of_provider(request.user)
+    if clinic_id is None:
         raise Http404("Your account is not linked to a clinic yet: ask provider services.")
-    return int(account.clinic_id)
+    return clinic_id
 
 
 @never_cache
