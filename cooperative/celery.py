@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import beat_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cooperative.settings")
 
@@ -51,3 +52,10 @@ app.conf.beat_schedule = {
         "schedule": crontab(day_of_month=1, hour=1, minute=0),
     },
 }
+
+
+@beat_init.connect
+def _one_beat_per_deployment(sender: object = None, **kwargs: object) -> None:
+    from .beat_lock import beat_lock_take
+
+    beat_lock_take()

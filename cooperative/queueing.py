@@ -55,3 +55,31 @@ def enqueue(
             task.apply(args=list(args))
         return False
     return True
+
+
+# Tasks that send one email each: a short queue of their own, so that a month's payout run or a
+# big screening never keeps a member waiting for the enrollment link.
+EMAIL_TASK_SUFFIX = "_send"
+# Long batch jobs that read imported files (the exclusion lists).
+IMPORT_TASKS = frozenset({"credentialing.screening_run_execute", "credentialing.screening_monthly"})
+
+
+def queue_for(task_name: str) -> str | None:
+    """The queue a task goes to: payouts' rendering, email and imports each have their own (names
+    from settings, so a deployment or a test can point them elsewhere); None for the default
+    queue (settings.CELERY_TASK_DEFAULT_QUEUE), where everything else waits."""
+    from django.conf import settings
+
+    if task_name.startswith("payouts."):
+        return str(settings.PAYOUTS_QUEUE)
+    if task_name.endswith(EMAIL_TASK_SUFFIX):
+        return str(settings.EMAIL_QUEUE)
+    if task_name in IMPORT_TASKS:
+        return str(settings.IMPORTS_QUEUE)
+    return None
+
+
+def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any) -> Any:
+    """Celery's router (settings.CELERY_TASK_ROUTES): see `queue_for`."""
+    queue = queue_for(name)
+    return {"queue": queue} if queue else None

@@ -401,9 +401,19 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # retry, then a fallback), so a slow broker never holds a page.
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = False
-# The queue payout tasks go to ("celery", the default queue every worker listens on). A
-# deployment can give payouts their own workers; the tests use it to reach their own worker.
-PAYOUTS_QUEUE = env.str("PAYOUTS_QUEUE", default="celery")
+# Queues (cooperative.queueing.route_task): payout rendering, emails and imports each wait on
+# their own queue, so a month's payout run never delays an enrollment email; everything else
+# goes to the default queue. A worker listens on the queues named by `-Q` (Procfile: all of
+# them; docker-compose.yml: payouts on workers of their own). Tests point them elsewhere.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_DEFAULT_QUEUE", default="celery")
+PAYOUTS_QUEUE = env.str("PAYOUTS_QUEUE", default="payouts")
+EMAIL_QUEUE = env.str("EMAIL_QUEUE", default="email")
+IMPORTS_QUEUE = env.str("IMPORTS_QUEUE", default="imports")
+CELERY_TASK_ROUTES = ("cooperative.queueing.route_task",)
+# One beat per deployment (cooperative.beat_lock): a second beat process, on any host, exits at
+# start while the first holds this Redis lock; the holder renews it every third of its life.
+BEAT_LOCK_KEY = env.str("BEAT_LOCK_KEY", default="coopcare:beat-lock")
+BEAT_LOCK_SECONDS = env.int("BEAT_LOCK_SECONDS", default=60)
 # Each worker process loads WeasyPrint and the statement fonts as it starts (about half a
 # second, once), so the first statements of a run do not pay for it.
 PAYOUTS_WARM_WORKERS = env.bool("PAYOUTS_WARM_WORKERS", default=True)

@@ -72,7 +72,7 @@ def test_ping_round_trip_through_redis(worker):
 def test_healthz_reports_the_worker(worker, client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "redis": "ok", "worker": "ok"}
+    assert response.json() == {"database": "ok", "redis": "ok", "storage": "ok", "worker": "ok"}
 
 
 def test_heartbeat_task_records_the_time(worker):
