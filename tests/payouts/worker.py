@@ -31,12 +31,17 @@ def worker_environment(settings: Any) -> dict[str, str]:
     }
 
 
-def worker_start(env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
+def worker_start(
+    env: dict[str, str], name: str, *, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """A solo worker on the test queue. With `log`, it logs each task at info level to that file
+    (an unread pipe would fill up and block it); without, warnings only, to a pipe."""
+    output: Any = log.open("wb") if log else subprocess.PIPE
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "cooperative", "worker", "--pool", "solo",
-         "--loglevel", "warning", "--without-gossip", "--without-mingle", "-Q", env["PAYOUTS_QUEUE"],
-         "-n", f"{name}@%h"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+         "--loglevel", "info" if log else "warning", "--without-gossip", "--without-mingle",
+         "-Q", env["PAYOUTS_QUEUE"], "-n", f"{name}@%h"],
+        cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -44,8 +49,8 @@ def worker_start(env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
         if any(worker.startswith(f"{name}@") for reply in replies for worker in reply):
             return process
         if process.poll() is not None:
-            assert process.stdout is not None
-            pytest.fail("worker exited: " + process.stdout.read().decode())
+            told = log.read_text() if log else process.stdout.read().decode()  # type: ignore[union-attr]
+            pytest.fail("worker exited: " + told)
     process.kill()
     pytest.fail("worker did not start within 60 s")
 
