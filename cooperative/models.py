@@ -76,6 +76,11 @@ class AuditEvent(models.Model):
                 fields=["object_type", "object_id", "occurred_at"], name="audit_object_idx"
             ),
             models.Index(fields=["action", "occurred_at"], name="audit_action_idx"),
+            # The admin's exact look-ups (AuditEventAdmin.get_search_results).
+            models.Index(fields=["actor_username"], name="audit_username_idx"),
+            models.Index(fields=["object_id"], name="audit_object_id_idx"),
+            models.Index(fields=["request_id"], name="audit_request_idx"),
+            models.Index(fields=["ip_address"], name="audit_ip_idx"),
         ]
 
     def __str__(self) -> str:

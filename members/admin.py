@@ -9,15 +9,22 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from cooperative.admin import AuditedReadAdmin, ReadOnlyAdmin
+from cooperative.admin_lists import (
+    LargeTableAdmin,
+    choices_filter,
+    exists_filter,
+    matching_ids,
+)
 from cooperative.audit import audit_read
 from cooperative.exceptions import ApplicationError
+from cooperative.validators import served_state_choices
 
 from . import services
 from .forms import PaymentImportForm, PaymentReturnForm, RosterUploadForm, apply_service_errors
@@ -30,6 +37,7 @@ from .models import (
     Member,
     Membership,
     MembershipEvent,
+    MembershipStatus,
     Payment,
     PaymentAllocation,
     PaymentImport,
@@ -92,17 +100,69 @@ class NeedsNewPcpFilter(admin.SimpleListFilter):
         return queryset
 
 
+# What a member is searched by, here and from their invoices and payments: each field has a
+# trigram index on UPPER(field) (migration 0006), which is what `icontains` asks PostgreSQL.
+MEMBER_SEARCH_FIELDS = ("member_number", "first_name", "last_name", "email")
+
+
+def _plan_codes() -> list[tuple[str, str]]:
+    return [(code, code) for code in Plan.objects.order_by("code").values_list("code", flat=True).distinct()]  # fmt: skip
+
+
+def _employer_groups() -> list[tuple[str, str]]:
+    return [(str(pk), name) for pk, name in EmployerGroup.objects.order_by("name").values_list("pk", "name")]  # fmt: skip
+
+
+def _membership_filter(title: str, parameter: str, choices: Any, lookup: str) -> Any:
+    return exists_filter(title, parameter, choices, Membership.objects.all, "member", lookup)
+
+
+class MemberSearchAdmin(LargeTableAdmin):
+    """Lists of rows that belong to members (invoices, payments): a search finds the people
+    first, on their own table's indexes, then keeps the rows of those people
+    (`member_search_paths`) or whose own `own_search_fields` match."""
+
+    member_search_paths: tuple[str, ...] = ("member",)
+    own_search_fields: tuple[str, ...] = ()
+    employer_search_paths: tuple[str, ...] = ()
+    search_fields = ("member__member_number",)  # shows the search box; the search is below
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        if not search_term.strip():
+            return queryset, False
+        people = matching_ids(Member.objects.all(), search_term, MEMBER_SEARCH_FIELDS)
+        found = Q()
+        for relation in self.member_search_paths:
+            found |= Q(**{f"{relation}__in": people})
+        if self.own_search_fields:
+            own = matching_ids(self.model.objects.all(), search_term, self.own_search_fields)
+            found |= Q(pk__in=own)
+        if self.employer_search_paths:
+            groups = matching_ids(
+                EmployerGroup.objects.all(), search_term, ("employer_code", "name")
+            )
+            for relation in self.employer_search_paths:
+                found |= Q(**{f"{relation}__in": groups})
+        return queryset.filter(found), False
+
+
 @admin.register(Member)
-class MemberAdmin(AuditedReadAdmin, ReadOnlyAdmin):
+class MemberAdmin(AuditedReadAdmin, ReadOnlyAdmin, LargeTableAdmin):
     list_display = ["member_number", "last_name", "first_name", "email", "state", "created_at"]
+    # Choices come from code, to-many filters are EXISTS (cooperative.admin_lists); the query
+    # parameters are Django's own names, so links to a filtered list keep working.
     list_filter = [
         NeedsNewPcpFilter,
-        "state",
-        "memberships__status",
-        "memberships__plan__code",
-        "memberships__employer_group",
-    ]
-    search_fields = ["member_number", "first_name", "last_name", "email"]
+        choices_filter("state", "state", served_state_choices, "state"),
+        _membership_filter("membership status", "memberships__status__exact",
+                           lambda: MembershipStatus.choices, "status"),
+        _membership_filter("plan", "memberships__plan__code", _plan_codes, "plan__code"),
+        _membership_filter("employer group", "memberships__employer_group__id__exact",
+                           _employer_groups, "employer_group_id"),
+    ]  # fmt: skip
+    search_fields = list(MEMBER_SEARCH_FIELDS)
     inlines = [MembershipInline, PcpAssignmentInline, ConsentInline]
 
 
@@ -115,11 +175,15 @@ class MembershipEventInline(admin.TabularInline):
 
 
 @admin.register(Membership)
-class MembershipAdmin(AuditedReadAdmin, ReadOnlyAdmin):
+class MembershipAdmin(AuditedReadAdmin, ReadOnlyAdmin, MemberSearchAdmin):
     inlines = [MembershipEventInline]
     list_display = ["member", "plan", "employer_group", "start_date", "end_date", "status"]
-    list_filter = ["status", "plan__code", "employer_group"]
-    search_fields = ["member__member_number", "member__last_name", "member__email"]
+    list_filter = [
+        "status",
+        choices_filter("plan", "plan__code", _plan_codes, "plan__code"),
+        choices_filter("employer group", "employer_group__id__exact", _employer_groups,
+                       "employer_group_id"),
+    ]  # fmt: skip
     list_select_related = ["member", "plan", "employer_group"]
 
 
@@ -246,24 +310,20 @@ class AllocationInline(admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(AuditedReadAdmin, ReadOnlyAdmin):
+class InvoiceAdmin(AuditedReadAdmin, ReadOnlyAdmin, MemberSearchAdmin):
     list_display = ["period", "member", "bill_to", "practitioner", "age_band", "amount", "employer_share",
                     "member_amount", "member_paid", "status", "settled_at"]  # fmt: skip
     list_filter = [
         "status",
         "period",
-        "membership__plan__code",
-        "membership__employer_group",
-        "member__state",
-    ]
-    search_fields = [
-        "member__member_number",
-        "member__last_name",
-        "member__email",
-        "bill_to__member_number",
-    ]
+        choices_filter("plan", "membership__plan__code", _plan_codes, "membership__plan__code"),
+        choices_filter("employer group", "membership__employer_group__id__exact",
+                       _employer_groups, "membership__employer_group_id"),
+        choices_filter("state", "member__state", served_state_choices, "member__state"),
+    ]  # fmt: skip
+    member_search_paths = ("member", "bill_to")
+    ordering = ["-period", "-pk"]  # index invoice_period_pk_idx, read backwards
     list_select_related = ["member", "bill_to", "practitioner"]
-    date_hierarchy = "period"
     inlines = [AllocationInline]
 
 
@@ -296,7 +356,7 @@ class PaymentAdminForm(forms.ModelForm):
 
 
 @admin.register(Payment)
-class PaymentAdmin(AuditedReadAdmin):
+class PaymentAdmin(AuditedReadAdmin, MemberSearchAdmin):
     form = PaymentAdminForm
     list_display = [
         "reference",
@@ -310,15 +370,11 @@ class PaymentAdmin(AuditedReadAdmin):
     ]
     list_filter = ["source", "return_kind", "received_on", "employer_group"]
     change_form_template = "admin/members/payment/change_form.html"
-    search_fields = [
-        "reference",
-        "member__member_number",
-        "member__last_name",
-        "employer_group__employer_code",
-    ]
+    own_search_fields = ("reference",)
+    employer_search_paths = ("employer_group",)
+    ordering = ["-received_on", "-pk"]  # index payment_received_pk_idx, read backwards
     list_select_related = ["member", "employer_group"]
     autocomplete_fields = ["member", "employer_group"]
-    date_hierarchy = "received_on"
     change_list_template = "admin/members/payment/change_list.html"
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -21,4 +21,5 @@ REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE :"db" TO coopcare_app;
 -- Needs a superuser once; the migrations then find it (exclusion constraints on date ranges).
 CREATE EXTENSION IF NOT EXISTS btree_gist;
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
 SQL
