@@ -22,7 +22,9 @@ from django.utils.safestring import mark_safe
 
 from cooperative.admin import AuditedReadAdmin, ReadOnlyAdmin
 from cooperative.exceptions import ApplicationError
+from cooperative.forms import ChoiceListField
 from cooperative.uploads import download_filename
+from providers.models import Language
 
 from . import forms as step_forms
 from . import selectors, services
@@ -1203,6 +1205,12 @@ class ChangeRequestForm(forms.ModelForm):
     phone = forms.CharField(required=False)
     first_name = forms.CharField(required=False, label="Practitioner's new first name")
     last_name = forms.CharField(required=False, label="Practitioner's new last name")
+    languages = ChoiceListField(
+        choices=Language.choices,
+        required=False,
+        label="Languages the practitioner speaks (all of them)",
+        help_text="Leave every box empty to keep the languages on file.",
+    )
 
     class Meta:
         model = ChangeRequest
@@ -1221,7 +1229,8 @@ class ChangeRequestForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("received_on", "effective_on"):
-            self.fields[name].required = False
+            if name in self.fields:  # a recorded request shows every field read-only
+                self.fields[name].required = False
 
     def details(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -1232,7 +1241,8 @@ class ChangeRequestForm(forms.ModelForm):
                       "state": (data.get("state") or "").upper(), "zip_code": data.get("zip_code"),
                       "phone": data.get("phone")}  # fmt: skip
         elif kind == ChangeKind.CHANGE_PRACTITIONER:
-            values = {"first_name": data.get("first_name"), "last_name": data.get("last_name")}
+            values = {"first_name": data.get("first_name"), "last_name": data.get("last_name"),
+                      "languages": data.get("languages")}  # fmt: skip
         else:
             values = {}
         return {k: v for k, v in values.items() if v}
@@ -1265,7 +1275,7 @@ class ChangeRequestAdmin(AuditedReadAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is not None:
-            return [(None, {"fields": ["clinic", "kind", "status", "practitioner", "location", "details",
+            return [(None, {"fields": ["clinic", "kind", "status", "practitioner", "location", "requested_changes",
                                        "requested_by", "received_on", "effective_on", "completed_by",
                                        "completed_at", "resolution", "created_location",
                                        "created_application"]})]  # fmt: skip
@@ -1273,13 +1283,26 @@ class ChangeRequestAdmin(AuditedReadAdmin):
             (None, {"fields": ["clinic", "kind", "practitioner", "location", "requested_by",
                                "received_on", "effective_on"]}),
             ("New or changed location", {"fields": ["new_name", "street", "street2", "city", "state", "zip_code", "phone"]}),
-            ("Practitioner's name change", {"fields": ["first_name", "last_name"]}),
+            ("Practitioner's name or languages", {"fields": ["first_name", "last_name", "languages"]}),
         ]  # fmt: skip
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return []
-        return [f.name for f in ChangeRequest._meta.fields if f.name != "id"]
+        return [f.name for f in ChangeRequest._meta.fields if f.name != "id"] + [
+            "requested_changes"
+        ]
+
+    @admin.display(description="new values")
+    def requested_changes(self, obj: ChangeRequest) -> str:
+        """The new values in words (languages by name, never their codes)."""
+        labels = dict(Language.choices)
+        shown = []
+        for key, value in sorted((obj.details or {}).items()):
+            if key == "languages":
+                value = ", ".join(str(labels.get(code, code)) for code in value)
+            shown.append(f"{key.replace('_', ' ')}: {value}")
+        return "; ".join(shown) or "—"
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
