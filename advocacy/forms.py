@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from cooperative.forms import PersonChoiceField
 from members.forms import apply_service_errors  # noqa: F401  (re-exported for the views)
 
 from .models import (
@@ -31,7 +32,8 @@ BLANK = [("", "Any")]
 
 
 def _advocate_field(required: bool = False, label: str = "Assignee") -> forms.ModelChoiceField:
-    return forms.ModelChoiceField(
+    """Active advocates only, by name (shown by full name)."""
+    return PersonChoiceField(
         queryset=advocates(), required=required, label=label, empty_label="Unassigned"
     )
 

@@ -112,3 +112,10 @@ def choice_list_formfield(model_field: Any, **kwargs: Any) -> ChoiceListField:
         help_text=kwargs.pop("help_text", model_field.help_text),
         **kwargs,
     )
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    """A choice of user shown by full name (the username when there is none)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.get_full_name() or obj.get_username())

@@ -11,7 +11,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -22,7 +23,9 @@ from django.utils.safestring import mark_safe
 
 from cooperative.admin import AuditedReadAdmin, ReadOnlyAdmin
 from cooperative.exceptions import ApplicationError
-from cooperative.forms import ChoiceListField
+from cooperative.forms import ChoiceListField, PersonChoiceField
+from cooperative.roles import Role
+from cooperative.selectors import users_in_role
 from cooperative.uploads import download_filename
 from providers.models import Language
 
@@ -332,6 +335,18 @@ class _ApplicationAdminFormBase(forms.ModelForm):
                 self.initial[f"att_{code}_why"] = current.get("explanation", "")
         if "received_on" in self.fields:
             self.fields["received_on"].initial = timezone.localdate
+        assignee = self.fields.get("assignee")
+        if isinstance(assignee, forms.ModelChoiceField):
+            # Active provider services staff, by name; the current assignee stays selectable
+            # so that saving another change does not silently take the file from them.
+            people = users_in_role(Role.PROVIDER_SERVICES)
+            if self.instance.assignee_id:
+                people = (
+                    get_user_model()
+                    .objects.filter(Q(pk__in=people.values("pk")) | Q(pk=self.instance.assignee_id))
+                    .order_by("first_name", "last_name", "username")
+                )
+            assignee.queryset = people
 
     def attestation(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -459,6 +474,12 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "assignee":
+            kwargs["queryset"] = users_in_role(Role.PROVIDER_SERVICES)
+            kwargs["form_class"] = PersonChoiceField
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     # -- list columns
 

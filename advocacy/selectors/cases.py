@@ -9,7 +9,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db.models import (
     Case as When_,
 )
@@ -26,6 +25,7 @@ from django.utils import timezone
 
 from cooperative.periods import COOPERATIVE_TZ, Period
 from cooperative.roles import Role
+from cooperative.selectors import users_in_role
 from members import selectors as member_selectors
 from members.models import Member
 
@@ -218,13 +218,8 @@ def case_member_summary(case: Case, today: date | None = None) -> CaseMemberSumm
 
 
 def advocates() -> QuerySet[Any]:
-    """Everyone who may be assigned a case."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name=str(Role.ADVOCATE))
-        .order_by("first_name", "last_name", "username")
-        .distinct()
-    )
+    """Everyone who may be assigned a case or a task: active advocates, sorted by name."""
+    return users_in_role(Role.ADVOCATE)
 
 
 # --- The member's own view ----------------------------------------------------------------
