@@ -458,3 +458,31 @@ def clinic_panel(clinic_id: int, today: date | None = None) -> QuerySet[PcpAssig
             "member_id",
         )  # fmt: skip
     )
+
+
+def provider_home_panel(*, clinic_id: int, newest: int = 5) -> list[dict[str, Any]]:
+    """The provider home's panel section: how many members have chosen the clinic's
+    practitioners (in force today or starting later) and the newest choices, with their
+    from-date. Two queries."""
+    today = timezone.localdate()
+    panel = PcpAssignment.objects.filter(practitioner_role__location__clinic_id=clinic_id).filter(
+        Q(effective_to__isnull=True) | Q(effective_to__gt=today)
+    )
+    choices = list(
+        panel.select_related("member", "practitioner").order_by("-created_at", "-pk")[:newest]
+    )
+    total = panel.count() if len(choices) == newest else len(choices)
+    return [
+        {
+            "order": 20,
+            "template": "members/_provider_home_panel.html",
+            "total": total,
+            "choices": choices,
+            "today": today,
+            "audit": (
+                Member,
+                [c.member_id for c in choices],
+                f"newest choices of clinic {clinic_id}",
+            ),
+        }
+    ]

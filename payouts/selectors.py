@@ -346,3 +346,35 @@ def dashboard_figures_for(*, user: Any) -> list[dict[str, Any]]:
         {"label": "failed payout runs to resume", "count": runs["failed"], "url": url,
          "attention": runs["failed"] > 0},
     ]  # fmt: skip
+
+
+def provider_home_statement(*, clinic_id: int) -> list[dict[str, Any]]:
+    """The provider home's latest statement: its month, amount, check number and PDF link (the
+    month's issued check before a voided one). One query."""
+    from .models import StatementStatus
+
+    latest = (
+        statements_for_clinic(clinic_id)
+        .order_by(
+            "-run__period",
+            # Within a month the issued check comes before a voided one.
+            models.Case(
+                models.When(status=StatementStatus.VOIDED, then=models.Value(1)),
+                default=models.Value(0),
+            ),
+            "-pk",
+        )
+        .first()
+    )
+    return [
+        {
+            "order": 30,
+            "template": "payouts/_provider_home_statement.html",
+            "statement": latest,
+            "audit": (
+                Statement,
+                [latest.pk] if latest else [],
+                f"latest statement of clinic {clinic_id}",
+            ),
+        }
+    ]

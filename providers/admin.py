@@ -648,18 +648,24 @@ class AgreementEventInline(admin.TabularInline):
     model = AgreementEvent
     extra = 0
     can_delete = False
-    fields = ("occurred_at", "from_status", "to_status", "actor", "on_behalf_of_provider", "reason")
-    readonly_fields = (
-        "occurred_at",
-        "from_status",
-        "to_status",
-        "actor",
-        "on_behalf_of_provider",
-        "reason",
-    )
+    fields = (
+        "occurred_at", "from_status", "to_status", "actor", "on_behalf_of_provider", "reason",
+        "accepted_summary",
+    )  # fmt: skip
+    readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="what the provider confirmed")
+    def accepted_summary(self, obj: AgreementEvent) -> str:
+        """An acceptance's summary (dates, fees, prices old → new) as the provider saw it."""
+        from django.template.loader import render_to_string
+
+        summary = (obj.details or {}).get("accepted_summary")
+        if not summary:
+            return "—"
+        return render_to_string("providers/_acceptance_summary.html", {"summary": summary})
 
 
 class RenewalDueFilter(admin.SimpleListFilter):
