@@ -98,8 +98,9 @@ class ChoiceListField(forms.TypedMultipleChoiceField):
         super().__init__(choices=choices, **kwargs)
 
     def clean(self, value: Any) -> list[str]:
-        chosen = set(super().clean(value) or [])
-        return [str(code) for code, _label in self.choices if str(code) in chosen]
+        chosen = {str(code) for code in super().clean(value) or []}
+        order = [str(code) for code, _label in self.widget.choices]
+        return [code for code in order if code in chosen]
 
 
 def choice_list_formfield(model_field: Any, **kwargs: Any) -> ChoiceListField:

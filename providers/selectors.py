@@ -506,8 +506,11 @@ def terms_in_force_before(agreement: RateAgreement) -> RateAgreement | None:
     return (
         RateAgreement.objects.filter(
             clinic_id=agreement.clinic_id,
-            practitioner_id=agreement.practitioner_id,
+            practitioner__isnull=agreement.practitioner_id is None,
             status=AgreementStatus.ACTIVE,
+        )
+        .filter(
+            **({"practitioner_id": agreement.practitioner_id} if agreement.practitioner_id else {})
         )
         .exclude(pk=agreement.pk)
         .order_by("-term_start", "-pk")
