@@ -538,8 +538,26 @@ def acceptance_summary(agreement: RateAgreement) -> dict[str, Any]:
     )
     new_lines = {ln.code: (ln.description, ln.member_price) for ln in agreement.fee_lines.all()}
     latest = max((p.version for p in agreement.proposals.all()), default=0)
+    bands = [
+        {
+            "ages": f"{low}–{high}",
+            "old": _money_text(old_bands.get((low, high))),
+            "new": _money_text(new_bands.get((low, high))),
+        }
+        for low, high in sorted(set(old_bands) | set(new_bands))
+    ]
+    lines = [
+        {
+            "code": code,
+            "description": (new_lines.get(code) or old_lines[code])[0],
+            "old": _money_text(old_lines[code][1]) if code in old_lines else None,
+            "new": _money_text(new_lines[code][1]) if code in new_lines else None,
+        }
+        for code in sorted(set(old_lines) | set(new_lines))
+    ]
     return {
         "version": latest,
+        "changed_count": sum(1 for row in [*bands, *lines] if row["old"] != row["new"]),
         "current_agreement": current.pk if current else None,
         "dates": {
             "old_start": current.term_start.isoformat() if current else None,
@@ -547,23 +565,8 @@ def acceptance_summary(agreement: RateAgreement) -> dict[str, Any]:
             "new_start": agreement.term_start.isoformat(),
             "new_end": agreement.term_end.isoformat(),
         },
-        "bands": [
-            {
-                "ages": f"{low}–{high}",
-                "old": _money_text(old_bands.get((low, high))),
-                "new": _money_text(new_bands.get((low, high))),
-            }
-            for low, high in sorted(set(old_bands) | set(new_bands))
-        ],
-        "lines": [
-            {
-                "code": code,
-                "description": (new_lines.get(code) or old_lines[code])[0],
-                "old": _money_text(old_lines[code][1]) if code in old_lines else None,
-                "new": _money_text(new_lines[code][1]) if code in new_lines else None,
-            }
-            for code in sorted(set(old_lines) | set(new_lines))
-        ],
+        "bands": bands,
+        "lines": lines,
     }
 
 

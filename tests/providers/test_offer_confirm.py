@@ -21,6 +21,7 @@ NEW_BANDS = [Band(0, 17, Decimal("45")), Band(18, 44, Decimal("80")), Band(45, 6
 
 SUMMARY = {
     "version": 1,
+    "changed_count": 5,
     "dates": {"old_start": "2025-01-01", "old_end": "2025-12-31",
               "new_start": "2026-01-01", "new_end": "2026-12-31"},
     "bands": [
@@ -75,8 +76,9 @@ def test_accept_first_shows_what_changes_and_accepts_nothing(client, world):
     assert "$75.00 → $80.00" in html
     assert "$105.00 → $110.00" in html
     assert "$40.00 → $42.00" in html
-    assert "Added" in html
-    assert "Removed" in html
+    assert "<code>36415</code> Blood draw: $12.00 (added)" in html
+    assert "<code>99214</code> Longer office visit: removed (was $60.00)" in html
+    assert "Ages 0–17" not in html.split("<details")[0]  # an unchanged fee is not a change
     assert 'name="confirm" value="yes"' in html
     assert 'name="version" value="1"' in html
     offer.refresh_from_db()
