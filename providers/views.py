@@ -209,6 +209,14 @@ def provider_home(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _can_answer(user: Any, agreement: Any) -> bool:
+    """The provider answers an offer; staff answer a counter (the service checks it again)."""
+    is_staff = has_role(user, Role.PROVIDER_SERVICES)
+    return (agreement.status == "offered" and not is_staff) or (
+        agreement.status == "countered" and is_staff
+    )
+
+
 @never_cache
 @role_required(Role.PROVIDER, Role.PROVIDER_SERVICES)
 def offer_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -223,7 +231,11 @@ def offer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action")
         try:
-            if action == "accept" and request.POST.get("confirm") != "yes":
+            if (
+                action == "accept"
+                and request.POST.get("confirm") != "yes"
+                and _can_answer(request.user, agreement)
+            ):
                 # First what changes against the terms in force; only the confirm accepts.
                 return render(
                     request,
@@ -272,12 +284,9 @@ def offer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             {"proposal": proposal, "changes": proposal_changes(previous, proposal.terms)}
         )
         previous = proposal.terms
-    is_staff = has_role(request.user, Role.PROVIDER_SERVICES)
-    if is_staff:
+    if has_role(request.user, Role.PROVIDER_SERVICES):
         counter_form.fields["note"].label = "Note to the provider"
-    can_answer = (agreement.status == "offered" and not is_staff) or (
-        agreement.status == "countered" and is_staff
-    )
+    can_answer = _can_answer(request.user, agreement)
     return render(
         request,
         "providers/offer_detail.html",

@@ -147,3 +147,15 @@ def test_a_first_agreement_shows_every_fee_as_new(client, make_user):
         (None, "45.00"), (None, "75.00"), (None, "105.00"),
     ]  # fmt: skip
     assert "No agreement yet" in response.content.decode()
+
+
+def test_an_offer_no_longer_open_shows_no_summary_but_says_why(client, world):
+    offer = world["offer"]
+    services.offer_accept(agreement=offer, actor=world["provider"])
+    client.force_login(world["provider"])
+    response = client.post(f"/provider/offers/{offer.pk}/", {"action": "accept"}, follow=True)
+    assert "providers/offer_accept_confirm.html" not in [t.name for t in response.templates]
+    assert "This offer is accepted: it is no longer open for an answer." in (
+        response.content.decode()
+    )
+    assert _accepted_events(offer).count() == 1
