@@ -9,6 +9,8 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from cooperative.forms import PersonChoiceField
+from cooperative.periods import Period, PeriodError
 from members.forms import apply_service_errors  # noqa: F401  (re-exported for the views)
 
 from .models import (
@@ -31,7 +33,8 @@ BLANK = [("", "Any")]
 
 
 def _advocate_field(required: bool = False, label: str = "Assignee") -> forms.ModelChoiceField:
-    return forms.ModelChoiceField(
+    """Active advocates only, by name (shown by full name)."""
+    return PersonChoiceField(
         queryset=advocates(), required=required, label=label, empty_label="Unassigned"
     )
 
@@ -53,6 +56,25 @@ class QueueFilterForm(forms.Form):
                  ("priority", "Priority"), ("opened", "Newest first")],
         required=False,
     )  # fmt: skip
+    # The dashboard's figures: the cases a chart bar or a tile counts (hidden on the form).
+    overdue_on = forms.DateField(required=False, widget=forms.HiddenInput)
+    resolved_in = forms.CharField(required=False, max_length=7, widget=forms.HiddenInput)
+    resolved_from = forms.CharField(required=False, max_length=7, widget=forms.HiddenInput)
+
+    def _period(self, name: str) -> Period | None:
+        value = self.cleaned_data.get(name) or ""
+        if not value:
+            return None
+        try:
+            return Period.parse(value)
+        except PeriodError:
+            raise forms.ValidationError("A month as YYYY-MM.") from None
+
+    def clean_resolved_in(self) -> Period | None:
+        return self._period("resolved_in")
+
+    def clean_resolved_from(self) -> Period | None:
+        return self._period("resolved_from")
 
 
 class CaseOpenForm(forms.Form):

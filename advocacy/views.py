@@ -103,10 +103,18 @@ def workspace(request: HttpRequest) -> HttpResponse:
     """The queues: mine, unassigned, waiting, overdue (highlighted), with filters and counts."""
     today = timezone.localdate()
     form = QueueFilterForm(request.GET or None)
-    filters: dict[str, str] = {}
+    filters: dict[str, Any] = {}
     if form.is_valid():
         filters = {k: v for k, v in form.cleaned_data.items() if v}
     queue = filters.pop("queue", "mine")
+    # A dashboard's figure names what it counts above the list it opens.
+    scope = []
+    if day := filters.get("overdue_on"):
+        scope.append(f"overdue at the end of {day:%b} {day.day}, {day.year}")
+    if period := filters.get("resolved_in"):
+        scope.append(f"resolved in {period.label}")
+    if period := filters.get("resolved_from"):
+        scope.append(f"resolved since the start of {period.label}")
     cases = selectors.case_queue(user=request.user, queue=queue, today=today, **filters)
     page = Paginator(cases, 25).get_page(request.GET.get("page"))
     # A list of members' cases read by staff is audited too: which cases were on the screen.
@@ -115,6 +123,7 @@ def workspace(request: HttpRequest) -> HttpResponse:
     params.pop("page", None)
     context = {
         "form": form, "queue": queue, "queue_label": selectors.QUEUES.get(queue, "My open cases"), "page": page, "today": today,
+        "scope": scope,
         "counts": selectors.queue_counts(user=request.user, today=today),
         "querystring": params.urlencode(), "nav": "advocacy",
     }  # fmt: skip
@@ -127,35 +136,50 @@ def workspace(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Open cases by type, the overdue trend, time to resolution, savings by month and advocate."""
     figures = selectors.dashboard(today=timezone.localdate())
+    links = dashboard_links(figures)
     return render(
         request,
         "advocacy/dashboard.html",
-        {"figures": figures, "charts": _charts(figures), "nav": "advocacy"},
+        {"figures": figures, "charts": _charts(figures, links), "links": links, "nav": "advocacy"},
     )
 
 
 def _bars(
-    values: list[tuple[str, float, str]], width: int = 44, money: bool = False
+    values: list[tuple[str, float, str, str]], width: int = 44, money: bool = False
 ) -> dict[str, Any]:
-    """Server-drawn SVG bars: (label, value, tooltip) → geometry, each with its figure on top."""
-    top = max([v for _l, v, _t in values] + [1])
+    """Server-drawn SVG bars: (label, value, tooltip, url of the cases it counts) → geometry,
+    each with its figure on top and a link to the list."""
+    top = max([v for _l, v, _t, _u in values] + [1])
     bars = []
-    for index, (label, value, tip) in enumerate(values):
+    for index, (label, value, tip, url) in enumerate(values):
         height = int(value * 92 / top)
         shown = (f"${value:,.0f}" if money else f"{value:g}") if value else ""
-        bars.append({"label": label, "value": value, "tip": tip, "x": index * width + 8,
+        bars.append({"label": label, "value": value, "tip": tip, "url": url, "x": index * width + 8,
                      "y": 110 - height, "height": height, "label_x": index * width + 8 + (width - 12) // 2,
                      "shown": shown, "shown_y": 110 - height - 3,
                      "bar_width": width - 12})  # fmt: skip
     return {"bars": bars, "width": max(88, len(values) * width + 16)}
 
 
-def _charts(figures: selectors.Dashboard) -> dict[str, Any]:
+def dashboard_links(figures: selectors.Dashboard) -> dict[str, Any]:
+    """The workspace list each figure of the dashboard counts (tiles, bars, table rows)."""
+    base = reverse("advocacy:workspace")
     return {
-        "by_type": _bars([(label.split()[0], float(n), f"{label}: {n} open") for _v, label, n in figures.open_by_type], 64),
-        "overdue": _bars([(day.strftime("%-m/%-d"), float(n), f"Week ending {day:%b %-d}: {n} overdue") for day, n in figures.overdue_trend]),
-        "resolution": _bars([(p.label[:3], float(d or 0), f"{p.label}: {'—' if d is None else d} days median, {n} resolved") for p, d, n in figures.resolution_by_month], 56),
-        "savings": _bars([(p.label[:3], float(total), f"{p.label}: ${total:,.2f} over {n} case(s)") for p, total, n in figures.savings_by_month], 56, money=True),
+        "open": f"{base}?queue=open",
+        "overdue": f"{base}?queue=overdue",
+        "savings": f"{base}?queue=all&resolved_from={figures.first_period}",
+        "by_type": {value: f"{base}?queue=open&case_type={value}" for value, _l, _n in figures.open_by_type},
+        "overdue_on": {day: f"{base}?queue=all&overdue_on={day.isoformat()}" for day, _n in figures.overdue_trend},
+        "resolved_in": {period: f"{base}?queue=all&resolved_in={period}" for period, _d, _n in figures.resolution_by_month},
+    }  # fmt: skip
+
+
+def _charts(figures: selectors.Dashboard, links: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "by_type": _bars([(label.split()[0], float(n), f"{label}: {n} open", links["by_type"][v]) for v, label, n in figures.open_by_type], 64),
+        "overdue": _bars([(day.strftime("%-m/%-d"), float(n), f"Week ending {day:%b %-d}: {n} overdue", links["overdue_on"][day]) for day, n in figures.overdue_trend]),
+        "resolution": _bars([(p.label[:3], float(d or 0), f"{p.label}: {'—' if d is None else d} days median, {n} resolved", links["resolved_in"][p]) for p, d, n in figures.resolution_by_month], 56),
+        "savings": _bars([(p.label[:3], float(total), f"{p.label}: ${total:,.2f} over {n} case(s)", links["resolved_in"][p]) for p, total, n in figures.savings_by_month], 56, money=True),
     }  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from .permissions import (
+    PROVIDER_HOME,
     can_manage_api_tokens,
     can_open_admin,
     has_role,
@@ -30,6 +31,10 @@ def navigation_for(user: Any) -> list[dict[str, str]]:
         return items
     if has_role(user, Role.MEMBER) and not user.is_superuser:
         items.append({"key": "me", "label": "My membership", "url": "/me/"})
+    elif primary_role(user) == Role.PROVIDER:
+        items.append(
+            {"key": "dashboard", "label": "Dashboard", "url": PROVIDER_HOME, "exact": "yes"}
+        )
     else:
         items.append({"key": "dashboard", "label": "Dashboard", "url": reverse("dashboard")})
     if has_role(user, Role.FINANCE):
@@ -55,7 +60,8 @@ def site(request: HttpRequest) -> dict[str, Any]:
     path = request.path
     for item in items:
         url = item["url"]
-        item["is_active"] = path == url if url == "/" else path.startswith(url)  # type: ignore[assignment]
+        exact = url == "/" or item.pop("exact", "") == "yes"
+        item["is_active"] = path == url if exact else path.startswith(url)  # type: ignore[assignment]
     role = primary_role(user)
     return {
         "cooperative_name": settings.COOPERATIVE_NAME,

@@ -51,7 +51,7 @@ DEMO_USERS = [
     DemoUser("advocate", "Alex", "Advocate", Role.ADVOCATE, "/dashboard/"),
     DemoUser("finance", "Fran", "Finance", Role.FINANCE, "/dashboard/"),
     DemoUser("member", "Morgan", "Member", Role.MEMBER, "/me/"),
-    DemoUser("provider", "Pat", "Provider", Role.PROVIDER, "/dashboard/"),
+    DemoUser("provider", "Pat", "Provider", Role.PROVIDER, "/provider/"),
 ]
 
 

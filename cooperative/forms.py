@@ -82,3 +82,41 @@ class SecondStepForm(forms.Form):
             field.label = "Code from your authenticator app"
             field.help_text = "The 6 digits the app shows for this account now."
             field.widget.attrs["inputmode"] = "numeric"
+
+
+class ChoiceListField(forms.TypedMultipleChoiceField):
+    """An ArrayField of choice codes edited as a list of checkboxes showing each choice's label
+    (the codes stay what is stored). The value is a list in the choices' order."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, *, choices: Any, **kwargs: Any) -> None:
+        for ignored in ("base_field", "max_length", "size", "delimiter"):
+            kwargs.pop(ignored, None)
+        kwargs.setdefault("coerce", str)
+        kwargs.setdefault("empty_value", [])
+        super().__init__(choices=choices, **kwargs)
+
+    def clean(self, value: Any) -> list[str]:
+        chosen = {str(code) for code in super().clean(value) or []}
+        order = [str(code) for code, _label in self.widget.choices]
+        return [code for code in order if code in chosen]
+
+
+def choice_list_formfield(model_field: Any, **kwargs: Any) -> ChoiceListField:
+    """The checkbox list for an ArrayField whose base field has choices (label, help, required
+    and initial taken from the model field)."""
+    return ChoiceListField(
+        choices=model_field.base_field.choices,
+        label=kwargs.pop("label", str(model_field.verbose_name).capitalize()),
+        required=kwargs.pop("required", not model_field.blank),
+        help_text=kwargs.pop("help_text", model_field.help_text),
+        **kwargs,
+    )
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    """A choice of user shown by full name (the username when there is none)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.get_full_name() or obj.get_username())

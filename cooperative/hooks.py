@@ -8,7 +8,11 @@ registers its handler in its AppConfig.ready().
   a new PCP" list, invoices without a primary-care fee). Fired by providers and credentialing;
   handlers run after the transaction commits.
 - `dashboard_figures(user)`: figures staff must see on their dashboard (label, count, link,
-  whether it needs attention); each app returns those the user may open."""
+  whether it needs attention); each app returns those the user may open.
+- `provider_home_sections(clinic_id)`: the sections of the provider portal's home that other
+  apps own (the panel from members, the latest statement from payouts): each a dict with
+  `order`, `template` (rendered with the rest of the dict as `section`) and optionally
+  `audit` = (model, ids, what) for the member data it shows, which the page audits."""
 
 from __future__ import annotations
 
@@ -49,3 +53,14 @@ def dashboard_figures(user: Any) -> list[dict[str, Any]]:
     for handler in _handlers.get(DASHBOARD_FIGURES, []):
         figures.extend(handler(user=user))
     return figures
+
+
+PROVIDER_HOME_SECTIONS = "provider_home_sections"
+
+
+def provider_home_sections(clinic_id: int) -> list[dict[str, Any]]:
+    """The sections registered apps add to the provider's home for this clinic, in order."""
+    sections: list[dict[str, Any]] = []
+    for handler in _handlers.get(PROVIDER_HOME_SECTIONS, []):
+        sections.extend(handler(clinic_id=clinic_id))
+    return sorted(sections, key=lambda section: section.get("order", 0))

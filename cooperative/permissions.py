@@ -53,12 +53,17 @@ def primary_role(user: Any) -> Role | None:
     return roles[0] if roles else None
 
 
+PROVIDER_HOME = "/provider/"  # the provider portal's home (the providers app; named, not imported)
+
+
 def home_url_for(user: Any) -> str:
     """Where a person lands after login: Provider Services work in the admin; others on their dashboard."""
     if getattr(user, "is_superuser", False) or primary_role(user) == Role.PROVIDER_SERVICES:
         return reverse("admin:index")
     if primary_role(user) == Role.MEMBER:
         return "/me/"  # the members app's portal (the kernel names no app)
+    if primary_role(user) == Role.PROVIDER:
+        return PROVIDER_HOME
     return reverse("dashboard")
 
 

@@ -8,6 +8,30 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from .models import ApiToken, AuditAction, AuditEvent
+from .roles import Role
+
+
+def users_in_role(role: Role) -> QuerySet[Any]:
+    """The active people holding `role` (its group, not superuser powers), sorted by name: who
+    may be given that role's work (an advocate a case, provider services an application)."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=str(role))
+        .order_by("first_name", "last_name", "username")
+        .distinct()
+    )
+
+
+def is_active_in_role(user: Any, role: Role) -> bool:
+    """True when `user` is an active person holding `role` (the check behind every assignee)."""
+    if user is None or not getattr(user, "is_active", False) or not getattr(user, "pk", None):
+        return False
+    return users_in_role(role).filter(pk=user.pk).exists()
+
+
+def person_name(user: Any) -> str:
+    """How staff are shown in lists: the full name, else the username."""
+    return str(user.get_full_name() or user.get_username())
 
 
 def sign_in_history_for(user: Any) -> QuerySet[AuditEvent]:

@@ -11,7 +11,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -22,7 +23,11 @@ from django.utils.safestring import mark_safe
 
 from cooperative.admin import AuditedReadAdmin, ReadOnlyAdmin
 from cooperative.exceptions import ApplicationError
+from cooperative.forms import ChoiceListField, PersonChoiceField
+from cooperative.roles import Role
+from cooperative.selectors import users_in_role
 from cooperative.uploads import download_filename
+from providers.models import Language
 
 from . import forms as step_forms
 from . import selectors, services
@@ -330,6 +335,18 @@ class _ApplicationAdminFormBase(forms.ModelForm):
                 self.initial[f"att_{code}_why"] = current.get("explanation", "")
         if "received_on" in self.fields:
             self.fields["received_on"].initial = timezone.localdate
+        assignee = self.fields.get("assignee")
+        if isinstance(assignee, forms.ModelChoiceField):
+            # Active provider services staff, by name; the current assignee stays selectable
+            # so that saving another change does not silently take the file from them.
+            people = users_in_role(Role.PROVIDER_SERVICES)
+            if self.instance.assignee_id:
+                people = (
+                    get_user_model()
+                    .objects.filter(Q(pk__in=people.values("pk")) | Q(pk=self.instance.assignee_id))
+                    .order_by("first_name", "last_name", "username")
+                )
+            assignee.queryset = people
 
     def attestation(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -457,6 +474,12 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "assignee":
+            kwargs["queryset"] = users_in_role(Role.PROVIDER_SERVICES)
+            kwargs["form_class"] = PersonChoiceField
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     # -- list columns
 
@@ -1203,6 +1226,12 @@ class ChangeRequestForm(forms.ModelForm):
     phone = forms.CharField(required=False)
     first_name = forms.CharField(required=False, label="Practitioner's new first name")
     last_name = forms.CharField(required=False, label="Practitioner's new last name")
+    languages = ChoiceListField(
+        choices=Language.choices,
+        required=False,
+        label="Languages the practitioner speaks (all of them)",
+        help_text="Leave every box empty to keep the languages on file.",
+    )
 
     class Meta:
         model = ChangeRequest
@@ -1221,7 +1250,8 @@ class ChangeRequestForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("received_on", "effective_on"):
-            self.fields[name].required = False
+            if name in self.fields:  # a recorded request shows every field read-only
+                self.fields[name].required = False
 
     def details(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -1232,7 +1262,8 @@ class ChangeRequestForm(forms.ModelForm):
                       "state": (data.get("state") or "").upper(), "zip_code": data.get("zip_code"),
                       "phone": data.get("phone")}  # fmt: skip
         elif kind == ChangeKind.CHANGE_PRACTITIONER:
-            values = {"first_name": data.get("first_name"), "last_name": data.get("last_name")}
+            values = {"first_name": data.get("first_name"), "last_name": data.get("last_name"),
+                      "languages": data.get("languages")}  # fmt: skip
         else:
             values = {}
         return {k: v for k, v in values.items() if v}
@@ -1265,7 +1296,7 @@ class ChangeRequestAdmin(AuditedReadAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is not None:
-            return [(None, {"fields": ["clinic", "kind", "status", "practitioner", "location", "details",
+            return [(None, {"fields": ["clinic", "kind", "status", "practitioner", "location", "requested_changes",
                                        "requested_by", "received_on", "effective_on", "completed_by",
                                        "completed_at", "resolution", "created_location",
                                        "created_application"]})]  # fmt: skip
@@ -1273,13 +1304,26 @@ class ChangeRequestAdmin(AuditedReadAdmin):
             (None, {"fields": ["clinic", "kind", "practitioner", "location", "requested_by",
                                "received_on", "effective_on"]}),
             ("New or changed location", {"fields": ["new_name", "street", "street2", "city", "state", "zip_code", "phone"]}),
-            ("Practitioner's name change", {"fields": ["first_name", "last_name"]}),
+            ("Practitioner's name or languages", {"fields": ["first_name", "last_name", "languages"]}),
         ]  # fmt: skip
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return []
-        return [f.name for f in ChangeRequest._meta.fields if f.name != "id"]
+        return [f.name for f in ChangeRequest._meta.fields if f.name != "id"] + [
+            "requested_changes"
+        ]
+
+    @admin.display(description="new values")
+    def requested_changes(self, obj: ChangeRequest) -> str:
+        """The new values in words (languages by name, never their codes)."""
+        labels = dict(Language.choices)
+        shown = []
+        for key, value in sorted((obj.details or {}).items()):
+            if key == "languages":
+                value = ", ".join(str(labels.get(code, code)) for code in value)
+            shown.append(f"{key.replace('_', ' ')}: {value}")
+        return "; ".join(shown) or "—"
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

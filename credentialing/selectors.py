@@ -245,6 +245,22 @@ class Dashboard:
     open_tasks: int
     overdue_tasks: int
     latest_screenings: list[ScreeningRun]
+    overdue_total: int = 0  # all overdue applications (the list shows the first 50)
+    window_start: date | None = None  # the first day of the decisions' window
+
+
+OVERDUE_SHOWN = 50
+
+
+def decided_in_week_params(week: date, *, since: date, today: date) -> dict[str, str]:
+    """The admin list's filters for the decisions one bar of the dashboard counts: decided in
+    the week (within the window), with a complete date."""
+    return {
+        "status__in": ",".join(str(s) for s in DECIDED_STATUSES),
+        "completed_on__isnull": "False",
+        "decided_on__gte": max(week, since).isoformat(),
+        "decided_on__lte": min(week + timedelta(days=6), today).isoformat(),
+    }
 
 
 def dashboard(*, today: date | None = None, window_days: int = 90) -> Dashboard:
@@ -260,7 +276,7 @@ def dashboard(*, today: date | None = None, window_days: int = 90) -> Dashboard:
     overdue = list(
         CredentialingApplication.objects.filter(overdue_q(today))
         .select_related("practitioner", "clinic", "assignee")
-        .order_by("completed_on", "id")[:50]
+        .order_by("completed_on", "id")[:OVERDUE_SHOWN]
     )
     since = today - timedelta(days=window_days)
     decided = list(
@@ -290,6 +306,12 @@ def dashboard(*, today: date | None = None, window_days: int = 90) -> Dashboard:
         open_tasks=tasks.count(),
         overdue_tasks=tasks.filter(due_on__lt=today).count(),
         latest_screenings=list(ScreeningRun.objects.order_by("-started_at")[:5]),
+        overdue_total=(
+            len(overdue)
+            if len(overdue) < OVERDUE_SHOWN
+            else CredentialingApplication.objects.filter(overdue_q(today)).count()
+        ),
+        window_start=since,
     )
 
 

@@ -418,16 +418,20 @@ def dashboard_figures_for(*, user: Any) -> list[dict[str, Any]]:
 
     if not user.has_perm("members.view_pcpstandingissue"):
         return []
-    counts = standing_counts()
+    today = timezone.localdate()
+    counts = standing_counts(today)
+    # Each figure opens the list of exactly what it counts: the members (one row a member,
+    # however many open issues), and the notices ending in the window.
     figures = [
         {"label": "members needing a new PCP", "count": counts["needing_new_pcp"],
-         "url": reverse("admin:members_pcpstandingissue_changelist") + "?open=yes",
+         "url": reverse("admin:members_member_changelist") + "?needs_new_pcp=yes",
          "attention": counts["needing_new_pcp"] > 0},
     ]  # fmt: skip
     if user.has_perm("members.view_ageoutnotice"):
+        window = f"?ends_on__gte={today.isoformat()}&ends_on__lte={(today + timedelta(days=90)).isoformat()}"
         figures.append(
             {"label": "memberships ending at 65 in the next 90 days", "count": counts["turning_65"],
-             "url": reverse("admin:members_ageoutnotice_changelist"), "attention": False}
+             "url": reverse("admin:members_ageoutnotice_changelist") + window, "attention": False}
         )  # fmt: skip
     return figures
 
@@ -458,3 +462,31 @@ def clinic_panel(clinic_id: int, today: date | None = None) -> QuerySet[PcpAssig
             "member_id",
         )  # fmt: skip
     )
+
+
+def provider_home_panel(*, clinic_id: int, newest: int = 5) -> list[dict[str, Any]]:
+    """The provider home's panel section: how many members have chosen the clinic's
+    practitioners (in force today or starting later) and the newest choices, with their
+    from-date. Two queries."""
+    today = timezone.localdate()
+    panel = PcpAssignment.objects.filter(practitioner_role__location__clinic_id=clinic_id).filter(
+        Q(effective_to__isnull=True) | Q(effective_to__gt=today)
+    )
+    choices = list(
+        panel.select_related("member", "practitioner").order_by("-created_at", "-pk")[:newest]
+    )
+    total = panel.count() if len(choices) == newest else len(choices)
+    return [
+        {
+            "order": 20,
+            "template": "members/_provider_home_panel.html",
+            "total": total,
+            "choices": choices,
+            "today": today,
+            "audit": (
+                Member,
+                [c.member_id for c in choices],
+                f"newest choices of clinic {clinic_id}",
+            ),
+        }
+    ]

@@ -10,9 +10,10 @@ class PayoutsConfig(AppConfig):
         from cooperative import hooks
         from cooperative.demo import SEEDERS
 
-        from .selectors import dashboard_figures_for
+        from .selectors import dashboard_figures_for, provider_home_statement
 
         hooks.register(hooks.DASHBOARD_FIGURES, dashboard_figures_for)
+        hooks.register(hooks.PROVIDER_HOME_SECTIONS, provider_home_statement)
 
         from .demo import seed_payouts
 

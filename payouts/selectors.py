@@ -315,8 +315,7 @@ def print_batch_download(run: PayoutRun) -> tuple[Any, bytes]:
 
 def dashboard_figures_for(*, user: Any) -> list[dict[str, Any]]:
     """Finance's dashboard: months ready to pay out (in red while any: checks are due) and
-    failed runs to resume, both opening the payouts page. One query."""
-    from django.db.models import Count, Max, Min, Q
+    failed runs to resume, each opening the list of what it counts. One query."""
     from django.urls import reverse
 
     from cooperative.permissions import has_role
@@ -324,7 +323,25 @@ def dashboard_figures_for(*, user: Any) -> list[dict[str, Any]]:
 
     if not has_role(user, Role.FINANCE):
         return []
-    today = timezone.localdate()
+    months, failed = months_ready_to_pay_out()
+    ready = len(months)
+    return [
+        # The payouts page lists these months (#ready-months); the admin lists the failed runs.
+        {"label": "months ready to pay out" if ready != 1 else "month ready to pay out",
+         "count": ready, "url": reverse("payouts:runs") + "#ready-months", "attention": ready > 0},
+        {"label": "failed payout runs to resume", "count": failed,
+         "url": reverse("admin:payouts_payoutrun_changelist") + f"?status__exact={PayoutRunStatus.FAILED}",
+         "attention": failed > 0},
+    ]  # fmt: skip
+
+
+def months_ready_to_pay_out(today: date | None = None) -> tuple[list[Period], int]:
+    """The months that can be paid out and are not paid yet (from the first unfinished run, or
+    the month after the last one, to the last payable month), and the number of failed runs
+    to resume. One query."""
+    from django.db.models import Count, Max, Min, Q
+
+    today = today or timezone.localdate()
     runs = PayoutRun.objects.exclude(status=PayoutRunStatus.CANCELLED).aggregate(
         failed=Count("pk", filter=Q(status=PayoutRunStatus.FAILED)),
         latest=Max("period"),
@@ -338,11 +355,38 @@ def dashboard_figures_for(*, user: Any) -> list[dict[str, Any]]:
         first = Period.of(runs["latest"]).next()
     else:
         first = current.previous()
-    ready = max(0, (payable.year - first.year) * 12 + payable.month - first.month + 1)
-    url = reverse("payouts:runs")
+    months = []
+    month = first
+    while (month.year, month.month) <= (payable.year, payable.month):
+        months.append(month)
+        month = month.next()
+    return months, runs["failed"]
+
+
+def provider_home_statement(*, clinic_id: int) -> list[dict[str, Any]]:
+    """The provider home's latest statement: its month, amount, check number and PDF link (the
+    month's issued check before a voided one). One query."""
+    from .models import StatementStatus
+
+    latest = (
+        statements_for_clinic(clinic_id)
+        .order_by(
+            "-run__period",
+            # Within a month the issued check comes before a voided one.
+            models.Case(
+                models.When(status=StatementStatus.VOIDED, then=models.Value(1)),
+                default=models.Value(0),
+            ),
+            "-pk",
+        )
+        .first()
+    )
     return [
-        {"label": "months ready to pay out" if ready != 1 else "month ready to pay out",
-         "count": ready, "url": url, "attention": ready > 0},
-        {"label": "failed payout runs to resume", "count": runs["failed"], "url": url,
-         "attention": runs["failed"] > 0},
-    ]  # fmt: skip
+        {
+            "order": 30,
+            "template": "payouts/_provider_home_statement.html",
+            # Its month, amount and check number name no member: not a read of member data
+            # (the PDF, with the paid-member list, is audited when it is opened).
+            "statement": latest,
+        }
+    ]

@@ -71,6 +71,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
         request, "payouts/run_list.html",
         {"form": form, "runs": runs, "proposed": proposed,
          "next_payout_date": selectors.payout_date(Period.current()), "chart": (chart := _chart(runs)), "chart_width": max(80, len(chart) * 80),
+         "ready_months": selectors.months_ready_to_pay_out()[0],
          "nav": "payouts"},
     )  # fmt: skip
 

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from cooperative.exceptions import ApplicationError
+from cooperative.forms import choice_list_formfield
 from cooperative.permissions import has_role
 from cooperative.roles import Role
 from cooperative.selectors import users_named
@@ -26,10 +27,12 @@ from .models import (
     AgeBand,
     AgreementEvent,
     AgreementStatus,
+    CareApproach,
     Clinic,
     ClinicStatus,
     ClinicStatusEvent,
     FeeScheduleLine,
+    Language,
     Location,
     LocationHours,
     Payer,
@@ -390,6 +393,16 @@ class VerificationAgeFilter(admin.SimpleListFilter):
 
 
 class PractitionerAdminForm(forms.ModelForm):
+    # Checkbox lists showing labels ("Holistic", "Spanish"); the model keeps the codes.
+    credentials = choice_list_formfield(Practitioner._meta.get_field("credentials"))
+    care_approaches = choice_list_formfield(
+        Practitioner._meta.get_field("care_approaches"),
+        help_text="At least one: how the practitioner practises.",
+    )
+    languages = choice_list_formfield(
+        Practitioner._meta.get_field("languages"), label="Languages spoken"
+    )
+
     class Meta:
         model = Practitioner
         fields = [
@@ -415,6 +428,35 @@ class PractitionerAdminForm(forms.ModelForm):
         return photo
 
 
+class _ChoiceListFilter(admin.SimpleListFilter):
+    """Filter on one code of an ArrayField of choices, listed by label."""
+
+    field_name = ""
+    options: Any = ()
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(code), str(label)) for code, label in self.options]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() in {str(code) for code, _label in self.options}:
+            return queryset.filter(**{f"{self.field_name}__contains": [self.value()]})
+        return queryset
+
+
+class CareApproachFilter(_ChoiceListFilter):
+    title = "care approach"
+    parameter_name = "approach"
+    field_name = "care_approaches"
+    options = CareApproach.choices
+
+
+class LanguageFilter(_ChoiceListFilter):
+    title = "language"
+    parameter_name = "language"
+    field_name = "languages"
+    options = Language.choices
+
+
 class PractitionerStateFilter(admin.SimpleListFilter):
     title = "state"
     parameter_name = "state"
@@ -436,14 +478,16 @@ class PractitionerStateFilter(admin.SimpleListFilter):
 class PractitionerAdmin(admin.ModelAdmin):
     form = PractitionerAdminForm
     list_display = [
-        "display_name", "npi", "status", "accepting_new_members", "panel_capacity",
-        "panel_member_count", "last_verified_on",
+        "display_name", "npi", "status", "approaches", "languages_spoken",
+        "accepting_new_members", "panel_capacity", "panel_member_count", "last_verified_on",
     ]  # fmt: skip
     list_filter = [
         "status",
         "accepting_new_members",
         VerificationAgeFilter,
         PractitionerStateFilter,
+        CareApproachFilter,
+        LanguageFilter,
         "specialties",
     ]
     search_fields = ["npi", "first_name", "last_name", "slug"]
@@ -451,6 +495,14 @@ class PractitionerAdmin(admin.ModelAdmin):
     filter_horizontal = ["specialties"]
     inlines = [RoleInline]
     actions = ["activate", "deactivate", "mark_verified_today"]
+
+    @admin.display(description="care approaches")
+    def approaches(self, obj: Practitioner) -> str:
+        return ", ".join(obj.care_approach_labels)
+
+    @admin.display(description="languages")
+    def languages_spoken(self, obj: Practitioner) -> str:
+        return ", ".join(obj.language_labels) or "—"
 
     def save_model(self, request: HttpRequest, obj: Practitioner, form: Any, change: bool) -> None:
         data = _model_data(form, services.PRACTITIONER_FIELDS + ["status", "slug"])
@@ -596,18 +648,24 @@ class AgreementEventInline(admin.TabularInline):
     model = AgreementEvent
     extra = 0
     can_delete = False
-    fields = ("occurred_at", "from_status", "to_status", "actor", "on_behalf_of_provider", "reason")
-    readonly_fields = (
-        "occurred_at",
-        "from_status",
-        "to_status",
-        "actor",
-        "on_behalf_of_provider",
-        "reason",
-    )
+    fields = (
+        "occurred_at", "from_status", "to_status", "actor", "on_behalf_of_provider", "reason",
+        "accepted_summary",
+    )  # fmt: skip
+    readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="what the provider confirmed")
+    def accepted_summary(self, obj: AgreementEvent) -> str:
+        """An acceptance's summary (dates, fees, prices old → new) as the provider saw it."""
+        from django.template.loader import render_to_string
+
+        summary = (obj.details or {}).get("accepted_summary")
+        if not summary:
+            return "—"
+        return render_to_string("providers/_acceptance_summary.html", {"summary": summary})
 
 
 class RenewalDueFilter(admin.SimpleListFilter):

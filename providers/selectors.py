@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from .models import (
     AgeBand,
+    AgreementEvent,
     AgreementProposal,
     AgreementStatus,
     Clinic,
@@ -467,6 +468,11 @@ def offers_visible_to(user: Any) -> QuerySet[RateAgreement]:
     return offered.none()
 
 
+def pending_offers_for(user: Any) -> QuerySet[RateAgreement]:
+    """The offers waiting for this provider's answer (offered, not yet answered), newest first."""
+    return offers_visible_to(user).filter(status=AgreementStatus.OFFERED)
+
+
 def offer_detail_for(user: Any, pk: int) -> RateAgreement | None:
     """One offer with its bands, lines and every proposal version, if the user may see it."""
     return (
@@ -481,9 +487,87 @@ def offer_detail_for(user: Any, pk: int) -> RateAgreement | None:
                     "version"
                 ),
             ),
+            Prefetch(
+                "events",
+                queryset=AgreementEvent.objects.select_related("actor").order_by(
+                    "occurred_at", "pk"
+                ),
+            ),
         )
         .first()
     )
+
+
+def terms_in_force_before(agreement: RateAgreement) -> RateAgreement | None:
+    """The terms an offer would replace: the agreement it renews, else the clinic's (or the
+    practitioner's) active agreement; None for a clinic's first agreement."""
+    if agreement.renewed_from_id:
+        return agreement.renewed_from
+    return (
+        RateAgreement.objects.filter(
+            clinic_id=agreement.clinic_id,
+            practitioner__isnull=agreement.practitioner_id is None,
+            status=AgreementStatus.ACTIVE,
+        )
+        .filter(
+            **({"practitioner_id": agreement.practitioner_id} if agreement.practitioner_id else {})
+        )
+        .exclude(pk=agreement.pk)
+        .order_by("-term_start", "-pk")
+        .first()
+    )
+
+
+def _money_text(value: Any) -> str | None:
+    return None if value is None else f"{Decimal(value):.2f}"
+
+
+def acceptance_summary(agreement: RateAgreement) -> dict[str, Any]:
+    """What accepting the offer changes against the terms in force: the dates, each age band's
+    monthly fee and each service's member price, old → new (None where there is none). Plain
+    JSON, so the summary the provider confirmed is kept with the acceptance as it was shown."""
+    current = terms_in_force_before(agreement)
+    old_bands = (
+        {(b.min_age, b.max_age): b.monthly_fee for b in current.age_bands.all()} if current else {}
+    )
+    new_bands = {(b.min_age, b.max_age): b.monthly_fee for b in agreement.age_bands.all()}
+    old_lines = (
+        {ln.code: (ln.description, ln.member_price) for ln in current.fee_lines.all()}
+        if current
+        else {}
+    )
+    new_lines = {ln.code: (ln.description, ln.member_price) for ln in agreement.fee_lines.all()}
+    latest = max((p.version for p in agreement.proposals.all()), default=0)
+    bands = [
+        {
+            "ages": f"{low}–{high}",
+            "old": _money_text(old_bands.get((low, high))),
+            "new": _money_text(new_bands.get((low, high))),
+        }
+        for low, high in sorted(set(old_bands) | set(new_bands))
+    ]
+    lines = [
+        {
+            "code": code,
+            "description": (new_lines.get(code) or old_lines[code])[0],
+            "old": _money_text(old_lines[code][1]) if code in old_lines else None,
+            "new": _money_text(new_lines[code][1]) if code in new_lines else None,
+        }
+        for code in sorted(set(old_lines) | set(new_lines))
+    ]
+    return {
+        "version": latest,
+        "changed_count": sum(1 for row in [*bands, *lines] if row["old"] != row["new"]),
+        "current_agreement": current.pk if current else None,
+        "dates": {
+            "old_start": current.term_start.isoformat() if current else None,
+            "old_end": current.term_end.isoformat() if current else None,
+            "new_start": agreement.term_start.isoformat(),
+            "new_end": agreement.term_end.isoformat(),
+        },
+        "bands": bands,
+        "lines": lines,
+    }
 
 
 def proposal_changes(previous: dict[str, Any] | None, current: dict[str, Any]) -> list[str]:

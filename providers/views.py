@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from cooperative.audit import record_denied
+from cooperative import hooks
+from cooperative.audit import audit_list_read, record_denied
 from cooperative.exceptions import ApplicationError
 from cooperative.permissions import has_role, role_required
 from cooperative.roles import Role
@@ -28,12 +29,16 @@ from .forms import (
     OfferRejectForm,
     PayerAnswerForm,
 )
+from .models import PayerContractOfferStatus
+from .permissions import clinic_of_provider
 from .selectors import (
+    acceptance_summary,
     clinic_public_get,
     offer_detail_for,
     offers_visible_to,
     payer_contract_offers_for,
     payer_policies_recent,
+    pending_offers_for,
     practitioner_directory_page,
     practitioner_profile_get,
     proposal_changes,
@@ -175,6 +180,44 @@ def offer_list(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@role_required(Role.PROVIDER)
+def provider_home(request: HttpRequest) -> HttpResponse:
+    """The provider's home: offers waiting for an answer, then the sections other apps own
+    (the panel, the latest statement), gathered through a kernel hook so that providers
+    imports neither members nor payouts."""
+    clinic_id = clinic_of_provider(request.user)
+    if clinic_id is None:
+        raise Http404("Your account is not linked to a clinic yet: ask provider services.")
+    sections = hooks.provider_home_sections(clinic_id)
+    for section in sections:
+        if section.get("audit"):
+            model, ids, what = section["audit"]
+            audit_list_read(request, model=model, ids=ids, what=what)
+    return render(
+        request,
+        "providers/provider_home.html",
+        {
+            "offers": list(pending_offers_for(request.user)),
+            "payer_offers": list(
+                payer_contract_offers_for(request.user).filter(
+                    status=PayerContractOfferStatus.OFFERED
+                )
+            ),
+            "sections": sections,
+            "nav": "provider-home",
+        },
+    )
+
+
+def _can_answer(user: Any, agreement: Any) -> bool:
+    """The provider answers an offer; staff answer a counter (the service checks it again)."""
+    is_staff = has_role(user, Role.PROVIDER_SERVICES)
+    return (agreement.status == "offered" and not is_staff) or (
+        agreement.status == "countered" and is_staff
+    )
+
+
+@never_cache
 @role_required(Role.PROVIDER, Role.PROVIDER_SERVICES)
 def offer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One offer: the terms, every version with what it changed, and the answer forms."""
@@ -188,8 +231,24 @@ def offer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action")
         try:
+            if (
+                action == "accept"
+                and request.POST.get("confirm") != "yes"
+                and _can_answer(request.user, agreement)
+            ):
+                # First what changes against the terms in force; only the confirm accepts.
+                return render(
+                    request,
+                    "providers/offer_accept_confirm.html",
+                    {"agreement": agreement, "summary": acceptance_summary(agreement)},
+                )
             if action == "accept":
-                services.offer_accept(agreement=agreement, actor=request.user)
+                version = request.POST.get("version", "")
+                services.offer_accept(
+                    agreement=agreement,
+                    actor=request.user,
+                    reviewed_version=int(version) if version.isdigit() else -1,
+                )
                 messages.success(
                     request, "You accepted the terms. The cooperative will confirm the start date."
                 )
@@ -225,17 +284,15 @@ def offer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             {"proposal": proposal, "changes": proposal_changes(previous, proposal.terms)}
         )
         previous = proposal.terms
-    is_staff = has_role(request.user, Role.PROVIDER_SERVICES)
-    if is_staff:
+    if has_role(request.user, Role.PROVIDER_SERVICES):
         counter_form.fields["note"].label = "Note to the provider"
-    can_answer = (agreement.status == "offered" and not is_staff) or (
-        agreement.status == "countered" and is_staff
-    )
+    can_answer = _can_answer(request.user, agreement)
     return render(
         request,
         "providers/offer_detail.html",
         {
             "agreement": agreement,
+            "acceptances": [e for e in agreement.events.all() if e.details.get("accepted_summary")],
             "versions": list(reversed(versions)),
             "can_answer": can_answer,
             "reject_form": reject_form,

@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 
 from cooperative.audit import audit_record
 from cooperative.exceptions import ApplicationError
+from cooperative.forms import PersonChoiceField
 from cooperative.models import AuditAction
 
 from .. import selectors, services
@@ -273,7 +274,9 @@ class CaseAdmin(AdvocacyAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "assignee":
+            # Active advocates only, by name, shown by full name.
             kwargs["queryset"] = selectors.advocates()
+            kwargs["form_class"] = PersonChoiceField
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     # -- saving through the services

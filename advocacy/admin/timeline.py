@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from cooperative.exceptions import ApplicationError
+from cooperative.forms import PersonChoiceField
 from cooperative.uploads import attachment_check
 
 from .. import selectors, services
@@ -129,7 +130,9 @@ class _TimelineInline(admin.TabularInline):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "assignee":
+            # Active advocates only, by name, shown by full name.
             kwargs["queryset"] = selectors.advocates()
+            kwargs["form_class"] = PersonChoiceField
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 

@@ -9,7 +9,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db.models import (
     Case as When_,
 )
@@ -26,6 +25,7 @@ from django.utils import timezone
 
 from cooperative.periods import COOPERATIVE_TZ, Period
 from cooperative.roles import Role
+from cooperative.selectors import users_in_role
 from members import selectors as member_selectors
 from members.models import Member
 
@@ -52,6 +52,7 @@ QUEUES = {
     "overdue": "Overdue",
     "open": "All open",
     "closed": "Resolved and closed",
+    "all": "All cases",
 }
 SORTS = {
     "due": ("due_on", "id"),
@@ -80,7 +81,33 @@ def queue_filter(queue: str, user: Any, today: date) -> Q:
         return open_ & Q(due_on__lt=today)
     if queue == "closed":
         return Q(status__in=(CaseStatus.RESOLVED, CaseStatus.CLOSED))
+    if queue == "all":
+        return Q()
     return open_
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), COOPERATIVE_TZ)
+
+
+def overdue_on_filter(day: date) -> Q:
+    """Cases overdue at the end of `day`: opened by then, not resolved or closed before it,
+    and due before it (the dashboard's weekly trend and the list its bars open)."""
+    return (
+        Q(opened_at__lt=_day_start(day + timedelta(days=1)))
+        & (Q(resolved_at__isnull=True) | Q(resolved_at__gte=_day_start(day)))
+        & (Q(closed_at__isnull=True) | Q(closed_at__gte=_day_start(day)))
+        & Q(due_on__lt=day)
+    )
+
+
+def resolved_filter(first: Period, last: Period | None = None) -> Q:
+    """Cases resolved from the first day of `first` to the end of `last` (open-ended without),
+    in the cooperative's time zone."""
+    condition = Q(resolved_at__gte=_month_start(first))
+    if last is not None:
+        condition &= Q(resolved_at__lt=_month_start(last.next()))
+    return condition
 
 
 def case_queue(
@@ -93,9 +120,14 @@ def case_queue(
     state: str = "",
     q: str = "",
     sort: str = "due",
+    overdue_on: date | None = None,
+    resolved_in: Period | None = None,
+    resolved_from: Period | None = None,
     today: date | None = None,
 ) -> QuerySet[Case]:
-    """One queue of the workspace, filtered and sorted (by due date unless asked otherwise)."""
+    """One queue of the workspace, filtered and sorted (by due date unless asked otherwise).
+    `overdue_on`, `resolved_in` and `resolved_from` are the dashboard's figures: the cases a
+    bar or a tile counts."""
     today = today or timezone.localdate()
     cases = (
         Case.objects.filter(queue_filter(queue if queue in QUEUES else "mine", user, today))
@@ -105,6 +137,12 @@ def case_queue(
             open_tasks=Count("tasks", filter=Q(tasks__status=TaskStatus.OPEN)),
         )
     )
+    if overdue_on is not None:
+        cases = cases.filter(overdue_on_filter(overdue_on))
+    if resolved_in is not None:
+        cases = cases.filter(resolved_filter(resolved_in, resolved_in))
+    if resolved_from is not None:
+        cases = cases.filter(resolved_filter(resolved_from))
     if case_type:
         cases = cases.filter(case_type=case_type)
     if priority:
@@ -134,7 +172,7 @@ def queue_counts(*, user: Any, today: date | None = None) -> dict[str, int]:
         **{
             key: Count("pk", filter=queue_filter(key, user, today))
             for key in QUEUES
-            if key != "closed"
+            if key not in ("closed", "all")
         }
     )
 
@@ -218,13 +256,8 @@ def case_member_summary(case: Case, today: date | None = None) -> CaseMemberSumm
 
 
 def advocates() -> QuerySet[Any]:
-    """Everyone who may be assigned a case."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name=str(Role.ADVOCATE))
-        .order_by("first_name", "last_name", "username")
-        .distinct()
-    )
+    """Everyone who may be assigned a case or a task: active advocates, sorted by name."""
+    return users_in_role(Role.ADVOCATE)
 
 
 # --- The member's own view ----------------------------------------------------------------
@@ -259,6 +292,7 @@ class Dashboard:
     open_total: int
     overdue_now: int
     savings_total: Decimal
+    first_period: Period | None = None  # the first month of the savings and resolution charts
 
 
 def _month_start(period: Period) -> datetime:
@@ -280,17 +314,8 @@ def dashboard(*, today: date | None = None, months: int = 6, weeks: int = 8) -> 
     # Overdue at the end of each of the last `weeks` weeks: open on that day and past due.
     week_ends = [today - timedelta(days=7 * i) for i in range(weeks - 1, -1, -1)]
     trend_counts = Case.objects.aggregate(
-        **{
-            f"w{i}": Count(
-                "pk",
-                filter=Q(opened_at__lt=datetime.combine(day + timedelta(days=1), datetime.min.time(), COOPERATIVE_TZ))
-                & (Q(resolved_at__isnull=True) | Q(resolved_at__gte=datetime.combine(day, datetime.min.time(), COOPERATIVE_TZ)))
-                & (Q(closed_at__isnull=True) | Q(closed_at__gte=datetime.combine(day, datetime.min.time(), COOPERATIVE_TZ)))
-                & Q(due_on__lt=day),
-            )
-            for i, day in enumerate(week_ends)
-        }
-    )  # fmt: skip
+        **{f"w{i}": Count("pk", filter=overdue_on_filter(day)) for i, day in enumerate(week_ends)}
+    )
     overdue_trend = [(day, trend_counts[f"w{i}"]) for i, day in enumerate(week_ends)]
 
     first = Period.of(today)
@@ -335,6 +360,7 @@ def dashboard(*, today: date | None = None, months: int = 6, weeks: int = 8) -> 
         open_total=open_total,
         overdue_now=Case.objects.filter(status__in=OPEN_CASE_STATUSES, due_on__lt=today).count(),
         savings_total=sum((row[1] for row in savings_rows), Decimal("0.00")),
+        first_period=periods[0],
     )
 
 

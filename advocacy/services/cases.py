@@ -21,6 +21,8 @@ from cooperative.audit import audit_record, user_or_none
 from cooperative.exceptions import ApplicationError, ConflictError, full_clean_or_raise
 from cooperative.models import AuditAction
 from cooperative.periods import add_business_days
+from cooperative.roles import Role
+from cooperative.selectors import is_active_in_role, person_name
 from cooperative.uploads import attachment_check
 from members.models import Member
 from providers.models import Clinic, Payer, PayerPolicyUpdate, Practitioner
@@ -106,9 +108,13 @@ def _require_writable(case: Case, what: str) -> None:
 
 
 def _require_case_worker(user: Any, field: str = "assignee") -> None:
-    if user is not None and not can_work_cases(user):
+    """Cases and their tasks go only to active advocates (not to other staff, nor to a
+    superuser outside the role)."""
+    if user is not None and not is_active_in_role(user, Role.ADVOCATE):
+        name = person_name(user)
         raise ApplicationError(
-            f"{user} is not an advocate.", errors={field: ["Choose an advocate."]}
+            f"{name} is not an active advocate: cases and tasks go to advocates only.",
+            errors={field: ["Choose an advocate."]},
         )
 
 

@@ -43,3 +43,16 @@ def select_options(field: Any) -> SafeString:
         selected = " selected" if text == current else ""
         parts.append(f'<option value="{escape(text)}"{selected}>{escape(label)}</option>')
     return mark_safe("".join(parts))  # noqa: S308 (every value and label is escaped above)
+
+
+@register.filter(name="isodate")
+def isodate_filter(value: str | None) -> Any:
+    """'2026-01-31' (a date kept as text, e.g. in a JSON summary) -> a date for |date."""
+    from datetime import date
+
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None

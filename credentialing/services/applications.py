@@ -13,6 +13,8 @@ from django.utils import timezone
 from cooperative.audit import audit_record, user_or_none
 from cooperative.exceptions import ApplicationError, ConflictError, full_clean_or_raise
 from cooperative.models import AuditAction
+from cooperative.roles import Role
+from cooperative.selectors import is_active_in_role, person_name
 from cooperative.uploads import attachment_check
 from providers.models import Clinic, Practitioner
 
@@ -169,6 +171,19 @@ def _apply_fields(application: CredentialingApplication, data: dict[str, Any]) -
         )
     if "attestation" in data:
         _check_attestation(data["attestation"])
+    assignee = data.get("assignee")
+    # A file goes to an active member of provider services; one kept by someone who has since
+    # left the role stays with them until it is reassigned.
+    if (
+        assignee is not None
+        and assignee.pk != application.assignee_id
+        and not is_active_in_role(assignee, Role.PROVIDER_SERVICES)
+    ):
+        name = person_name(assignee)
+        raise ApplicationError(
+            f"{name} is not in provider services: applications go to provider services only.",
+            errors={"assignee": ["Choose someone in provider services."]},
+        )
     location = data.get("location", application.location if application.location_id else None)
     if location is not None:
         if application.subject_type == SubjectType.CLINIC:

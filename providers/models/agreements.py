@@ -217,6 +217,9 @@ class AgreementEvent(models.Model):
     )
     reason = models.CharField(max_length=500, blank=True)
     on_behalf_of_provider = models.BooleanField(default=False)
+    # For an acceptance: the summary of what changes (dates, fees and prices old → new) exactly
+    # as the provider confirmed it (providers.selectors.acceptance_summary); empty otherwise.
+    details = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

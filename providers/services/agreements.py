@@ -147,7 +147,12 @@ def lines_check(lines: list[Line]) -> list[Line]:
 
 
 def _record(
-    agreement: RateAgreement, from_status: str, actor: Any, reason: str, on_behalf: bool = False
+    agreement: RateAgreement,
+    from_status: str,
+    actor: Any,
+    reason: str,
+    on_behalf: bool = False,
+    details: dict[str, Any] | None = None,
 ) -> None:
     AgreementEvent.objects.create(
         agreement=agreement,
@@ -156,6 +161,7 @@ def _record(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         reason=reason[:500],
         on_behalf_of_provider=on_behalf,
+        details=details or {},
     )
 
 
@@ -279,6 +285,7 @@ def agreement_transition(
     actor: Any,
     reason: str = "",
     on_behalf_of_provider: bool = False,
+    details: dict[str, Any] | None = None,
 ) -> RateAgreement:
     """Move an agreement along its status machine; each step writes an event and an audit row."""
     agreement = RateAgreement.objects.select_for_update().get(pk=agreement.pk)
@@ -300,7 +307,7 @@ def agreement_transition(
             "This clinic already has an active agreement for part of this term.",
             errors={"term_start": ["Overlaps the clinic's active agreement."]},
         ) from None
-    _record(agreement, from_status, actor, reason, on_behalf_of_provider)
+    _record(agreement, from_status, actor, reason, on_behalf_of_provider, details)
     audit_record(
         actor=actor,
         action=AuditAction.UPDATE,

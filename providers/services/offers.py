@@ -22,6 +22,7 @@ from ..models import (
     ProviderAccount,
     RateAgreement,
 )
+from ..selectors import acceptance_summary
 from .agreements import Band, Line, agreement_draft, agreement_transition
 
 __all__ = [
@@ -147,14 +148,27 @@ def offers_send_to_clinics(
 
 @transaction.atomic
 def offer_accept(
-    *, agreement: RateAgreement, actor: Any, on_behalf_of_provider: bool = False
+    *,
+    agreement: RateAgreement,
+    actor: Any,
+    on_behalf_of_provider: bool = False,
+    reviewed_version: int | None = None,
 ) -> RateAgreement:
-    """The provider accepts the offer, or staff accept the provider's counter."""
+    """The provider accepts the offer, or staff accept the provider's counter. The summary of
+    what changes against the terms in force is kept with the acceptance event; when the person
+    reviewed a version of the terms first (`reviewed_version`), a newer version is refused."""
     agreement = RateAgreement.objects.select_for_update().get(pk=agreement.pk)
     side = _check_answerer(agreement, actor, on_behalf_of_provider=on_behalf_of_provider)
+    summary = acceptance_summary(agreement)
+    if reviewed_version is not None and reviewed_version != summary["version"]:
+        raise ConflictError(
+            "The terms changed since you reviewed them: read the new summary, then confirm.",
+            errors={"version": ["The terms changed."]},
+        )
     agreement = agreement_transition(
         agreement=agreement, to_status=AgreementStatus.ACCEPTED, actor=actor,
         reason=f"Accepted by {ProposalSide(side).label.lower()}", on_behalf_of_provider=on_behalf_of_provider,
+        details={"accepted_summary": summary},
     )  # fmt: skip
     audit_record(
         actor=actor, action=AuditAction.UPDATE, obj=agreement, detail=f"offer accepted ({side})"

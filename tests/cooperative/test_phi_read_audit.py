@@ -132,6 +132,8 @@ MEMBER_DATA_PAGES: dict[str, Read] = {
         lambda s: s["statement"].pk,
         ("provider", *FINANCE),  # the same view: their own clinic's
     ),  # fmt: skip
+    # The provider's home: the newest members who chose the clinic's practitioners.
+    "provider:home": Read(lambda s: "/provider/", "members.member", None, ("provider",)),
     "provider-panel:list": Read(
         lambda s: "/provider/panel/", "members.member", None, ("provider",)
     ),

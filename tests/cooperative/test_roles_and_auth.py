@@ -44,7 +44,7 @@ def test_role_helpers(make_user):
         (Role.ADVOCATE, "/dashboard/"),
         (Role.FINANCE, "/dashboard/"),
         (Role.MEMBER, "/me/"),
-        (Role.PROVIDER, "/dashboard/"),
+        (Role.PROVIDER, "/provider/"),
     ],
 )
 def test_login_redirects_by_role(client, make_user, role, landing):

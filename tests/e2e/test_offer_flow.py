@@ -66,7 +66,16 @@ def test_offer_accept_counter_activate_and_publish(page, live_server, make_user)
     page.locator(f'a[href="/provider/offers/{alpha_offer.pk}/"]').click()
     page.get_by_role("button", name="Accept these terms").click()
     page.wait_for_load_state()
+    # First what changes (a first agreement: every fee is new); nothing is accepted yet.
+    summary = page.locator("#acceptance-summary").inner_text()
+    assert "No agreement yet" in summary
+    assert "$75.00" in summary
+    assert "99213" in summary
+    assert RateAgreement.objects.get(pk=alpha_offer.pk).status == "offered"
+    page.get_by_role("button", name="Confirm and accept").click()
+    page.wait_for_load_state()
     assert "You accepted the terms" in page.locator(".messages").inner_text()
+    assert "What was accepted" in page.locator("#acceptances").inner_text()
     # Alpha cannot open Beta's offer.
     response = page.goto(f"{live_server.url}/provider/offers/{beta_offer.pk}/")
     assert response.status == 404

@@ -293,9 +293,12 @@ def test_the_dashboard_counts_members_needing_a_new_pcp_for_staff_who_may_list_t
         client.force_login(make_user(role))
         page = client.get("/dashboard/").content.decode()
         assert (
-            '<a href="/admin/members/pcpstandingissue/?open=yes"><span class="stat-value">2</span> '
+            '<a href="/admin/members/member/?needs_new_pcp=yes"><span class="stat-value">2</span> '
             '<span class="stat-label">members needing a new PCP</span></a>'
         ) in page
+        # The link opens the list of exactly those members.
+        listed = client.get("/admin/members/member/?needs_new_pcp=yes").context["cl"]
+        assert listed.result_count == 2
     for role in (Role.ADVOCATE, Role.PROVIDER):
         client.force_login(make_user(role))
         assert "members needing a new PCP" not in client.get("/dashboard/").content.decode()

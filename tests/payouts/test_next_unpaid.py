@@ -81,10 +81,19 @@ def test_finance_dashboard_has_a_payouts_card_and_counts_months_ready(client, ma
         f["label"]: (f["count"], f["url"], f["attention"]) for f in response.context["figures"]
     }
     # October (failed, to resume) and November are ready; December opens on the 31st.
-    assert figures["months ready to pay out"] == (2, "/finance/payouts/", True)
-    assert figures["failed payout runs to resume"] == (1, "/finance/payouts/", True)
+    assert figures["months ready to pay out"] == (2, "/finance/payouts/#ready-months", True)
+    assert figures["failed payout runs to resume"] == (
+        1, "/admin/payouts/payoutrun/?status__exact=failed", True,
+    )  # fmt: skip
     page = response.content.decode()
     assert '<a href="/finance/payouts/">Payouts</a>' in page
+    # Each figure opens the list of what it counts.
+    with time_machine.travel(datetime.datetime(2026, 12, 4, 15, 0, tzinfo=datetime.UTC)):
+        runs_page = client.get("/finance/payouts/").content.decode()
+        failed = client.get("/admin/payouts/payoutrun/?status__exact=failed").context["cl"]
+    ready = runs_page.split('id="ready-months"', 1)[1].split("</div>", 1)[0]
+    assert "<li>October 2026</li><li>November 2026</li>" in ready
+    assert [run.period.isoformat() for run in failed.result_list] == ["2026-10-01"]
 
 
 @pytest.mark.parametrize("role", [Role.ADVOCATE, Role.PROVIDER_SERVICES, Role.MEMBER])
