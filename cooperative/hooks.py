@@ -8,7 +8,11 @@ registers its handler in its AppConfig.ready().
   a new PCP" list, invoices without a primary-care fee). Fired by providers and credentialing;
   handlers run after the transaction commits.
 - `dashboard_figures(user)`: figures staff must see on their dashboard (label, count, link,
-  whether it needs attention); each app returns those the user may open."""
+  whether it needs attention); each app returns those the user may open.
+- `pcp_choice(user, practitioner)`: how this user would choose this practitioner as their
+  PCP from the public profile: `{"url": ..., "is_current": bool}` (the enrollment with them
+  preselected for a visitor, the portal's PCP change for a member), or None (staff; a member
+  who cannot choose them). The first handler that answers wins."""
 
 from __future__ import annotations
 
@@ -49,3 +53,14 @@ def dashboard_figures(user: Any) -> list[dict[str, Any]]:
     for handler in _handlers.get(DASHBOARD_FIGURES, []):
         figures.extend(handler(user=user))
     return figures
+
+
+PCP_CHOICE = "pcp_choice"
+
+
+def pcp_choice(user: Any, practitioner: Any) -> dict[str, Any] | None:
+    """The "Choose as my PCP" action a registered app offers this user for this practitioner."""
+    for handler in _handlers.get(PCP_CHOICE, []):
+        if (choice := handler(user=user, practitioner=practitioner)) is not None:
+            return dict(choice)
+    return None
