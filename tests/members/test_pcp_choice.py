@@ -373,3 +373,24 @@ def test_me_lists_the_consent_versions_each_member_accepted(client):
         in page
     )
     assert page.count('href="/consents/privacy/2026-01/"') == 2  # Lucia and Mateo
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [Role.ADVOCATE, Role.FINANCE, Role.PROVIDER_SERVICES])
+def test_only_a_subscriber_chooses_a_family_members_pcp(client, make_user, role):
+    make_plan()
+    pcp = make_pcp()
+    result = enroll(pcp)
+    assert client.get("/me/family/add/pcp/")["Location"].startswith("/accounts/login/")
+    client.force_login(make_user(role))
+    session = client.session
+    session["family_add"] = {
+        "first_name": "Mateo",
+        "last_name": "Ortega",
+        "date_of_birth": "2016-03-09",
+    }
+    session.save()
+    before = snapshot()
+    assert client.post("/me/family/add/pcp/", {"pcp_npi": pcp.npi}).status_code == 403
+    assert snapshot() == before
+    assert Member.objects.filter(subscriber=result.member).count() == 0
