@@ -94,9 +94,12 @@ def test_enroll_card_invoice_pcp_change_and_payment_import(
     assert member.member_number in text
     assert first_pcp.display_name in text
 
-    # 3. Change PCP from the portal.
-    page.get_by_role("link", name="Change primary care provider").click()
-    page.get_by_role("button", name=f"Choose {second_pcp.display_name}").click()
+    # 3. Change PCP: "Choose as my PCP" on another PCP's profile (their own PCP's has none).
+    page.goto(f"{live_server.url}/providers/{first_pcp.slug}/")
+    assert "Your primary care provider" in page.content()
+    assert page.get_by_role("link", name="Choose as my PCP").count() == 0
+    page.goto(f"{live_server.url}/providers/{second_pcp.slug}/")
+    page.get_by_role("link", name="Choose as my PCP").click()
     page.wait_for_load_state()
     # A change asks to confirm: from whom, to whom, from when; nothing changes before.
     summary = page.locator(".pcp-change-summary").inner_text()
