@@ -147,9 +147,11 @@ def household_summaries(viewer: Member, today: date | None = None) -> list[Membe
     ):
         assignments.setdefault(assignment.member_id, []).append(assignment)
     consents: dict[int, list[Consent]] = {}
-    for consent in Consent.objects.filter(member_id__in=ids).order_by(
-        "member_id", "kind", "-accepted_at"
-    ):
+    kind_order = {kind: index for index, kind in enumerate(ConsentKind.values)}
+    for consent in sorted(
+        Consent.objects.filter(member_id__in=ids),
+        key=lambda c: (kind_order.get(c.kind, len(kind_order)), c.accepted_at),
+    ):  # the order the review step asks for them: terms, privacy, assignment of benefits
         consents.setdefault(consent.member_id, []).append(consent)
     summaries = []
     for member in members:

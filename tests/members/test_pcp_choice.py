@@ -368,10 +368,19 @@ def test_me_lists_the_consent_versions_each_member_accepted(client):
     )
     client.force_login(result.member.user)
     page = client.get("/me/").content.decode()
-    assert (
-        '<a href="/consents/terms/2026-01/">Membership terms</a>, version 2026-01, accepted January 10, 2026'
-        in page
-    )
+    accepted = page.split("Agreements accepted</h4>")[1].split("</ul>")[0]
+    assert re.findall(
+        r'<li><a href="([^"]+)">([^<]+)</a>, version 2026-01, accepted ([^<]+)</li>', accepted
+    ) == [
+        ("/consents/terms/2026-01/", "Membership terms", "January 10, 2026"),
+        ("/consents/privacy/2026-01/", "Privacy notice", "January 10, 2026"),
+        (
+            "/consents/assignment_of_benefits/2026-01/",
+            "Assignment of benefits to the provider",
+            "January 10, 2026",
+        ),
+    ]
+    assert "Agreements accepted for Mateo</h4>" in page
     assert page.count('href="/consents/privacy/2026-01/"') == 2  # Lucia and Mateo
 
 
