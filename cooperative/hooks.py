@@ -12,7 +12,11 @@ registers its handler in its AppConfig.ready().
 - `provider_home_sections(clinic_id)`: the sections of the provider portal's home that other
   apps own (the panel from members, the latest statement from payouts): each a dict with
   `order`, `template` (rendered with the rest of the dict as `section`) and optionally
-  `audit` = (model, ids, what) for the member data it shows, which the page audits."""
+  `audit` = (model, ids, what) for the member data it shows, which the page audits.
+- `pcp_choice(user, practitioner)`: how this user would choose this practitioner as their
+  PCP from the public profile: `{"url": ..., "is_current": bool}` (the enrollment with them
+  preselected for a visitor, the portal's PCP change for a member), or None (staff; a member
+  who cannot choose them). The first handler that answers wins."""
 
 from __future__ import annotations
 
@@ -64,3 +68,14 @@ def provider_home_sections(clinic_id: int) -> list[dict[str, Any]]:
     for handler in _handlers.get(PROVIDER_HOME_SECTIONS, []):
         sections.extend(handler(clinic_id=clinic_id))
     return sorted(sections, key=lambda section: section.get("order", 0))
+
+
+PCP_CHOICE = "pcp_choice"
+
+
+def pcp_choice(user: Any, practitioner: Any) -> dict[str, Any] | None:
+    """The "Choose as my PCP" action a registered app offers this user for this practitioner."""
+    for handler in _handlers.get(PCP_CHOICE, []):
+        if (choice := handler(user=user, practitioner=practitioner)) is not None:
+            return dict(choice)
+    return None

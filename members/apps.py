@@ -12,10 +12,11 @@ class MembersConfig(AppConfig):
         from .tasks import pcp_standing_review_later
 
         hooks.register(hooks.PCP_STANDING_CHANGED, pcp_standing_review_later)
-        from .selectors import dashboard_figures_for, provider_home_panel
+        from .selectors import dashboard_figures_for, pcp_choice_for, provider_home_panel
 
         hooks.register(hooks.DASHBOARD_FIGURES, dashboard_figures_for)
         hooks.register(hooks.PROVIDER_HOME_SECTIONS, provider_home_panel)
+        hooks.register(hooks.PCP_CHOICE, pcp_choice_for)
         from cooperative.demo import SEEDERS
 
         from .demo import seed_members

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from cooperative.bulk import insert_rows
 from cooperative.periods import COOPERATIVE_TZ, Period
-from providers.models import Practitioner
+from providers.models import ADULT_AGE, Practitioner
 from providers.selectors import listable_roles, pcp_standings
 
 from .models import (
@@ -36,7 +36,12 @@ from .models import (
     PcpAssignment,
     Plan,
 )
-from .services import CONSENT_TEXT_VERSION, invoices_generate, member_number_check_character
+from .services import (
+    CONSENT_TEXT_VERSION,
+    age_on,
+    invoices_generate,
+    member_number_check_character,
+)
 
 FIRST_NAMES = ["Ana", "Ben", "Carmen", "Dario", "Elena", "Farah", "Gabe", "Hana", "Ivan", "Jada", "Kofi", "Lena",
                "Marco", "Nia", "Omar", "Paula", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wes", "Yara"]  # fmt: skip
@@ -89,8 +94,9 @@ def _groups() -> list[EmployerGroup]:
     return groups
 
 
-def _pcp_places(start: date | None = None) -> list[tuple[int, int, int]]:
-    """(practitioner id, primary-care role id, free places) for PCPs with room — and, when
+def _pcp_places(start: date | None = None) -> list[tuple[int, int, int, bool, bool]]:
+    """(practitioner id, primary-care role id, free places, sees adults, sees children) for
+    PCPs with room — and, when
     `start` is given, in good standing on that day (a practitioner the credentialing demo
     approved last week is not given members from two months ago)."""
     roles = listable_roles().filter(is_primary_care=True, practitioner__accepting_new_members=True)
@@ -102,12 +108,17 @@ def _pcp_places(start: date | None = None) -> list[tuple[int, int, int]]:
         .annotate(role_id=Subquery(first_role))
         .filter(role_id__isnull=False)
         .order_by("pk")
-        .values_list("pk", "role_id", "panel_capacity", "panel_member_count")
+        .values_list(
+            "pk", "role_id", "panel_capacity", "panel_member_count", "sees_adults", "sees_children"
+        )
     )
-    places = [(pk, role_id, capacity - count) for pk, role_id, capacity, count in rows]
+    places = [
+        (pk, role_id, capacity - count, adults, children)
+        for pk, role_id, capacity, count, adults, children in rows
+    ]
     if start is None:
         return places
-    standing = pcp_standings([pk for pk, _, _ in places], start)
+    standing = pcp_standings([pk for pk, *_ in places], start)
     return [place for place in places if standing[place[0]].is_good]
 
 
@@ -125,18 +136,35 @@ def _members_bulk(count: int, rng: random.Random, *, plan: Plan, groups: list[Em
                   demo_user: Any = None) -> int:  # fmt: skip
     """Create up to `count` members in households with PCPs within capacity (bulk inserts)."""
     places = _pcp_places(start)
-    slots: list[tuple[int, int]] = []  # one (practitioner, role) per free place, interleaved
-    for pk, role_id, free in places:
-        slots.extend([(pk, role_id)] * free)
+    # One (practitioner, role, sees adults, sees children) per free place, interleaved.
+    slots: list[tuple[int, int, bool, bool]] = []
+    for pk, role_id, free, adults, children in places:
+        slots.extend([(pk, role_id, adults, children)] * free)
     rng.shuffle(slots)
     count = min(count, len(slots))
     if count <= 0:
         return 0
+    taken_slots = [False] * len(slots)
+    next_slot = {False: 0, True: 0}  # per "is a child": the first place not looked at yet
+
+    def slot_for(is_child: bool) -> int | None:
+        """The next free place with a PCP who sees a person of this age (None: none left)."""
+        index = next_slot[is_child]
+        while index < len(slots) and (taken_slots[index] or not slots[index][3 if is_child else 2]):
+            index += 1
+        next_slot[is_child] = index
+        if index == len(slots):
+            return None
+        taken_slots[index] = True
+        return index
+
+    assigned: list[int] = []  # each member's place in `slots`
     taken = set(Member.objects.values_list("member_number", flat=True))
     today = timezone.localdate()
     members: list[Member] = []
     heads: list[int] = []  # index of each member's subscriber in `members` (itself for subscribers)
-    while len(members) < count:
+    exhausted = False
+    while len(members) < count and not exhausted:
         last = rng.choice(LAST_NAMES)
         city, state, zip_code = rng.choice(CITIES)
         size = min(count - len(members), rng.choices([1, 2, 3, 4], weights=[60, 20, 12, 8])[0])
@@ -148,6 +176,11 @@ def _members_bulk(count: int, rng: random.Random, *, plan: Plan, groups: list[Em
             )
             first = rng.choice(FIRST_NAMES)
             is_head = position == 0
+            slot = slot_for(age_on(birth, start) < ADULT_AGE)
+            if slot is None:
+                exhausted = True  # no place left with a PCP who sees this person's age
+                break
+            assigned.append(slot)
             if demo_user is not None and is_head and head_index == 0:
                 first, last = demo_user.first_name or first, demo_user.last_name or last
             members.append(
@@ -192,14 +225,14 @@ def _members_bulk(count: int, rng: random.Random, *, plan: Plan, groups: list[Em
     )  # fmt: skip
     insert_rows(
         PcpAssignment, ("member_id", "practitioner_id", "practitioner_role_id", "effective_from"),
-        ((m.pk, slots[i][0], slots[i][1], start) for i, m in enumerate(members)),
+        ((m.pk, slots[slot][0], slots[slot][1], start) for slot, m in zip(assigned, members, strict=True)),
     )  # fmt: skip
     accepted = timezone.now()
     insert_rows(
         Consent, ("member_id", "kind", "text_version", "accepted_at"),
         ((m.pk, k, CONSENT_TEXT_VERSION, accepted) for m in members for k in ConsentKind.values),
     )  # fmt: skip
-    Practitioner.objects.filter(pk__in={p for p, _ in slots[:count]}).update(
+    Practitioner.objects.filter(pk__in={slots[slot][0] for slot in assigned}).update(
         panel_member_count=Subquery(
             PcpAssignment.objects.filter(practitioner=OuterRef("pk"), effective_to__isnull=True)
             .values("practitioner")

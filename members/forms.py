@@ -114,26 +114,44 @@ class PcpSearchForm(forms.Form):
 
 
 class DependentForm(forms.Form):
-    first_name = forms.CharField(max_length=100, label="First name")
-    last_name = forms.CharField(max_length=100, label="Last name")
-    date_of_birth = forms.DateField(label="Date of birth", widget=DATE_INPUT)
-    pcp_npi = forms.CharField(
-        max_length=10, required=False, label="Their primary care provider's NPI",
-        help_text="Leave empty to choose the same provider as yours. Each family member has their own PCP and age-band fee.",
+    """A family member's name and birth date; their PCP is chosen next, from the list."""
+
+    first_name = forms.CharField(
+        max_length=100, label="First name",
+        error_messages={"required": "Enter their first name."},
+    )  # fmt: skip
+    last_name = forms.CharField(
+        max_length=100, label="Last name", error_messages={"required": "Enter their last name."}
+    )
+    date_of_birth = forms.DateField(
+        label="Date of birth", widget=DATE_INPUT,
+        help_text="Under 18 on the start date: you choose among providers who see children.",
+        error_messages={"required": "Enter their date of birth.", "invalid": "Enter the date of birth as a date, for example 2015-04-30."},
     )  # fmt: skip
 
 
 class ReviewForm(forms.Form):
-    accept_terms = forms.BooleanField(label="I accept the membership terms.")
-    accept_privacy = forms.BooleanField(label="I have read the privacy notice.")
+    accept_terms = forms.BooleanField(
+        label="I accept the membership terms.",
+        error_messages={"required": "Accept the membership terms to join."},
+    )
+    accept_privacy = forms.BooleanField(
+        label="I have read the privacy notice.",
+        error_messages={"required": "Confirm that you have read the privacy notice to join."},
+    )
     accept_assignment = forms.BooleanField(
-        label="I assign my insurance reimbursement rights for services to the provider (assignment of benefits)."
+        label="I assign my insurance reimbursement rights for services to the provider (assignment of benefits).",
+        error_messages={"required": "Accept the assignment of benefits to join."},
     )
     password = forms.CharField(
         label="Choose a password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="At least 12 characters; you sign in with your email and this password.",
+        error_messages={"required": "Choose a password."},
     )  # fmt: skip
-    password_again = forms.CharField(label="Type the password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))  # fmt: skip
+    password_again = forms.CharField(
+        label="Type the password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        error_messages={"required": "Type the password again."},
+    )  # fmt: skip
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -208,5 +226,8 @@ class FamilyMemberForm(DependentForm):
 
     accept_terms = forms.BooleanField(
         label="I accept the membership terms, the privacy notice and the assignment of benefits "
-        "on their behalf."
+        "on their behalf.",
+        error_messages={
+            "required": "Accept the terms, the privacy notice and the assignment of benefits for them."
+        },
     )

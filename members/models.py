@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -320,6 +321,13 @@ class ConsentKind(models.TextChoices):
     TERMS = "terms", "Membership terms"
     PRIVACY = "privacy", "Privacy notice"
     ASSIGNMENT_OF_BENEFITS = "assignment_of_benefits", "Assignment of benefits to the provider"
+
+
+# Every published version of the consent texts, with the day it came into force, oldest first.
+# The words of each are templates/members/consents/<kind>/<version>.html, served at
+# /consents/<kind>/<version>/; a published text is never edited: new words, new version.
+CONSENT_VERSIONS: dict[str, date] = {"2026-01": date(2026, 1, 1)}
+CONSENT_TEXT_VERSION = "2026-01"  # the version a person accepts today
 
 
 class Consent(models.Model):

@@ -14,8 +14,13 @@ from django.utils import timezone
 
 from cooperative.money import quantize_cents
 from cooperative.periods import Period
+from providers.models import Practitioner
 
 from .models import (
+    CONSENT_TEXT_VERSION,
+    CONSENT_VERSIONS,
+    Consent,
+    ConsentKind,
     Invoice,
     InvoiceStatus,
     Member,
@@ -100,6 +105,7 @@ class MemberSummary:
     pcp: PcpAssignment | None
     pending_pcp: PcpAssignment | None
     first_invoice: Invoice | None
+    consents: tuple[Consent, ...] = ()
 
 
 def member_summary(member_id: int, today: date | None = None) -> MemberSummary | None:
@@ -120,7 +126,8 @@ def member_summary(member_id: int, today: date | None = None) -> MemberSummary |
 
 def household_summaries(viewer: Member, today: date | None = None) -> list[MemberSummary]:
     """`member_summary` for everyone in the viewer's household, in a fixed number of queries
-    (the subscriber first)."""
+    (the subscriber first), with the consents each accepted (version and when). The first
+    invoice is left out (None): the portal and the API show the latest ones instead."""
     today = today or timezone.localdate()
     members = list(household_of(viewer).select_related("subscriber"))
     ids = [m.pk for m in members]
@@ -139,13 +146,13 @@ def household_summaries(viewer: Member, today: date | None = None) -> list[Membe
         .order_by("-effective_from", "-pk")
     ):
         assignments.setdefault(assignment.member_id, []).append(assignment)
-    first_invoices: dict[int, Invoice] = {}
-    for invoice in (
-        Invoice.objects.filter(member_id__in=ids)
-        .order_by("member_id", "period", "pk")
-        .distinct("member_id")
-    ):
-        first_invoices[invoice.member_id] = invoice
+    consents: dict[int, list[Consent]] = {}
+    kind_order = {kind: index for index, kind in enumerate(ConsentKind.values)}
+    for consent in sorted(
+        Consent.objects.filter(member_id__in=ids),
+        key=lambda c: (kind_order.get(c.kind, len(kind_order)), c.accepted_at),
+    ):  # the order the review step asks for them: terms, privacy, assignment of benefits
+        consents.setdefault(consent.member_id, []).append(consent)
     summaries = []
     for member in members:
         rows = assignments.get(member.pk, [])
@@ -156,10 +163,46 @@ def household_summaries(viewer: Member, today: date | None = None) -> list[Membe
         pending = next((a for a in rows if a.effective_from > today), None)
         summaries.append(
             MemberSummary(
-                member, memberships.get(member.pk), current, pending, first_invoices.get(member.pk)
+                member,
+                memberships.get(member.pk),
+                current,
+                pending,
+                None,
+                tuple(consents.get(member.pk, [])),
             )
         )
     return summaries
+
+
+@dataclass(frozen=True)
+class ConsentText:
+    """One published version of a consent text: what a member accepted, word for word."""
+
+    kind: str
+    kind_label: str
+    version: str
+    in_force_from: date
+    template: str
+
+    @property
+    def is_current(self) -> bool:
+        return self.version == CONSENT_TEXT_VERSION
+
+
+def consent_text_get(kind: str, version: str) -> ConsentText | None:
+    """A published consent text by kind and version (None when there is no such text)."""
+    if kind not in ConsentKind.values or version not in CONSENT_VERSIONS:
+        return None
+    return ConsentText(
+        kind=kind, kind_label=ConsentKind(kind).label, version=version,
+        in_force_from=CONSENT_VERSIONS[version], template=f"members/consents/{kind}/{version}.html",
+    )  # fmt: skip
+
+
+def consent_texts_current() -> list[ConsentText]:
+    """The texts a person accepts today, in the order the review step asks for them."""
+    texts = (consent_text_get(kind, CONSENT_TEXT_VERSION) for kind in ConsentKind.values)
+    return [text for text in texts if text is not None]
 
 
 def household_invoices(bill_to: Member) -> QuerySet[Invoice]:
@@ -187,15 +230,6 @@ def household_invoice_get(bill_to: Member, invoice_id: int) -> Invoice | None:
 
 def household_payments(bill_to: Member) -> QuerySet[Payment]:
     return Payment.objects.filter(member=bill_to).order_by("-received_on", "-pk")
-
-
-def household_balance(bill_to: Member) -> dict[str, Decimal]:
-    """What the household owes now and its credit (payments not yet applied)."""
-    owed = Invoice.objects.filter(bill_to=bill_to, status=InvoiceStatus.OPEN).aggregate(
-        total=Sum(F("member_amount") - F("member_paid"))
-    )["total"]
-    credit = Payment.objects.filter(member=bill_to).aggregate(total=Sum("unapplied"))["total"]
-    return {"owed": owed or ZERO, "credit": credit or ZERO}
 
 
 @dataclass(frozen=True)
@@ -434,6 +468,35 @@ def dashboard_figures_for(*, user: Any) -> list[dict[str, Any]]:
              "url": reverse("admin:members_ageoutnotice_changelist") + window, "attention": False}
         )  # fmt: skip
     return figures
+
+
+def pcp_choice_for(*, user: Any, practitioner: Practitioner) -> dict[str, Any] | None:
+    """ "Choose as my PCP" on a profile: a visitor enrolls with this practitioner preselected;
+    a subscriber goes to their PCP change with them preselected (a member whose PCP they are
+    already is told so instead). None for staff, family members without the right to change,
+    an ended membership, or a practitioner who does not see a person of the member's age."""
+    from django.urls import reverse
+
+    if not getattr(user, "is_authenticated", False):
+        return {
+            "url": f"{reverse('members:enroll-details')}?npi={practitioner.npi}",
+            "is_current": False,
+        }
+    member = member_for_user(user)
+    if member is None or member.subscriber_id is not None:
+        return None
+    current = pcp_current_for(member)
+    if current is not None and current.practitioner_id == practitioner.pk:
+        return {"url": "", "is_current": True}
+    membership = membership_current(member)
+    if membership is None or membership.status == MembershipStatus.CANCELLED:
+        return None
+    start, birth = Period.current().next().first_day, member.date_of_birth
+    age = start.year - birth.year - ((start.month, start.day) < (birth.month, birth.day))
+    if not practitioner.sees_age(age):
+        return None
+    url = reverse("members:portal-pcp", args=[member.pk])
+    return {"url": f"{url}?npi={practitioner.npi}", "is_current": False}
 
 
 def clinic_panel(clinic_id: int, today: date | None = None) -> QuerySet[PcpAssignment]:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import enroll, portal
+from .views import consents, enroll, portal
 
 app_name = "members"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("enroll/plan/", enroll.enroll_plan, name="enroll-plan"),
     path("enroll/pcp/", enroll.enroll_pcp, name="enroll-pcp"),
     path("enroll/family/", enroll.enroll_family, name="enroll-family"),
+    path("enroll/family/pcp/", enroll.enroll_family_pcp, name="enroll-family-pcp"),
     path("enroll/review/", enroll.enroll_review, name="enroll-review"),
     path("enroll/check-email/", enroll.enroll_check_email, name="enroll-check-email"),
     path("enroll/confirm/<str:token>/", enroll.enroll_confirm, name="enroll-confirm"),
@@ -24,4 +25,6 @@ urlpatterns = [
     path("me/contact/", portal.portal_contact, name="portal-contact"),
     path("me/cancel/", portal.portal_cancel, name="portal-cancel"),
     path("me/family/add/", portal.portal_family_add, name="portal-family-add"),
+    path("me/family/add/pcp/", portal.portal_family_pcp, name="portal-family-pcp"),
+    path("consents/<slug:kind>/<str:version>/", consents.consent_text, name="consent-text"),
 ]

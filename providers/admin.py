@@ -408,7 +408,7 @@ class PractitionerAdminForm(forms.ModelForm):
         fields = [
             "npi", "first_name", "last_name", "slug", "credentials", "specialties",
             "care_approaches", "languages", "gender", "bio", "photo", "accepting_new_members",
-            "panel_capacity", "status", "last_verified_on",
+            "sees_adults", "sees_children", "panel_capacity", "status", "last_verified_on",
         ]  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -484,6 +484,8 @@ class PractitionerAdmin(admin.ModelAdmin):
     list_filter = [
         "status",
         "accepting_new_members",
+        "sees_adults",
+        "sees_children",
         VerificationAgeFilter,
         PractitionerStateFilter,
         CareApproachFilter,

@@ -102,8 +102,8 @@ class DirectoryEntrySerializer(serializers.ModelSerializer):
         model = Practitioner
         fields = [
             "id", "slug", "npi", "name", "first_name", "last_name", "credentials", "specialties",
-            "care_approaches", "languages", "accepting_new_members", "panel_capacity",
-            "places_left", "distance_miles", "code_price", "locations", "profile_url",
+            "care_approaches", "languages", "accepting_new_members", "sees_adults", "sees_children",
+            "panel_capacity", "places_left", "distance_miles", "code_price", "locations", "profile_url",
         ]  # fmt: skip
 
     def get_distance_miles(self, obj: Practitioner) -> float | None:
@@ -335,7 +335,7 @@ class PractitionerSerializer(serializers.ModelSerializer):
         fields = [
             "id", "slug", "npi", "name", "first_name", "last_name", "credentials", "specialties",
             "care_approaches", "languages", "gender", "bio", "accepting_new_members",
-            "panel_capacity", "panel_member_count", "places_left", "status", "last_verified_on",
+            "sees_adults", "sees_children", "panel_capacity", "panel_member_count", "places_left", "status", "last_verified_on",
             "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["slug", "panel_member_count", "created_at", "updated_at"]

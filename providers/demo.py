@@ -96,6 +96,8 @@ CREDENTIAL_BY_SPECIALTY = {
     "175F00000X": "ND", "171100000X": "LAc", "1041C0700X": "LCSW", "103T00000X": "PsyD",
     "225100000X": "DPT", "133V00000X": "RD",
 }  # fmt: skip
+CHILDREN_ONLY_CODES = {"208000000X"}  # Pediatrics
+ADULTS_ONLY_CODES = {"207R00000X"}  # Internal Medicine
 PRIMARY_CARE_CODES = [
     "207Q00000X",
     "207R00000X",
@@ -264,6 +266,10 @@ def seed_providers(options: Any, rng: random.Random) -> str:
                     first=first, approach=CareApproach(approaches[0]).label.lower()
                 ),
                 accepting_new_members=rng.random() < 0.85,
+                # Paediatricians see children only, internists adults only (no draw of the
+                # generator: the rest of the demo stays the same for a seed).
+                sees_adults=code not in CHILDREN_ONLY_CODES,
+                sees_children=code not in ADULTS_ONLY_CODES,
                 panel_capacity=rng.choice([300, 450, 600, 800])
                 if is_primary
                 else rng.choice([0, 100]),

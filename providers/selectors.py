@@ -26,6 +26,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from .models import (
+    ADULT_AGE,
     AgeBand,
     AgreementEvent,
     AgreementProposal,
@@ -63,6 +64,8 @@ class DirectoryQuery:
     accepting: bool = False
     primary_care: bool = False
     code: str = ""
+    # Only those who see a person of this age (the PCP lists of enrollment and PCP change).
+    age: int | None = None
 
 
 def listable_roles() -> QuerySet[PractitionerRole]:
@@ -173,6 +176,9 @@ def _directory_filtered(query: DirectoryQuery) -> QuerySet[Practitioner]:
         practitioners = practitioners.filter(
             accepting_new_members=True, panel_member_count__lt=F("panel_capacity")
         )
+    if query.age is not None:
+        seen = {"sees_children": True} if query.age < ADULT_AGE else {"sees_adults": True}
+        practitioners = practitioners.filter(**seen)
     if query.code:
         practitioners = practitioners.filter(
             Exists(

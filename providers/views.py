@@ -145,11 +145,19 @@ def practitioner_profile(request: HttpRequest, slug: str) -> HttpResponse:
     practitioner = practitioner_profile_get(slug)
     if practitioner is None:
         raise Http404("No listed provider here.")
+    # "Choose as my PCP": a primary care provider taking new members with room on their panel.
+    is_choosable = (
+        practitioner.accepting_new_members
+        and practitioner.places_left > 0
+        and any(role.is_primary_care for role in practitioner.listed_roles)  # type: ignore[attr-defined]
+    )
+    choice = hooks.pcp_choice(request.user, practitioner) if is_choosable else None
     return render(
         request,
         "providers/practitioner_profile.html",
-        {"practitioner": practitioner, "agreement": public_price_list(practitioner)},
-    )
+        {"practitioner": practitioner, "agreement": public_price_list(practitioner),
+         "pcp_choice": choice},
+    )  # fmt: skip
 
 
 @require_GET

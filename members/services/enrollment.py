@@ -32,10 +32,11 @@ from cooperative.validators import (
     validate_person_name,
     validate_served_state,
 )
-from providers.models import Practitioner, PractitionerRole, PractitionerStatus
+from providers.models import ADULT_AGE, Practitioner, PractitionerRole, PractitionerStatus
 from providers.selectors import listable_roles, pcp_fee_for
 
 from ..models import (
+    CONSENT_TEXT_VERSION,
     Consent,
     ConsentKind,
     ContributionKind,
@@ -56,15 +57,14 @@ from .addresses import address_disagreements
 __all__ = [
     "CONSENT_TEXT_VERSION", "OLDEST_AGE_AT_START", "DependentResult", "EnrollmentResult", "PcpPlace",
     "age_on", "dependent_add",
-    "EnrollmentAnswers", "email_has_account", "enrollment_answers_check", "enrollment_password_check",
+    "EnrollmentAnswers", "email_has_account", "family_member_person_check", "enrollment_answers_check", "enrollment_password_check",
     "enrollment_write", "Quote", "employer_group_for_code", "employer_share", "enrollment_create", "enrollment_dependent_check", "enrollment_person_check",
     "enrollment_quote", "member_number_check_character", "member_number_is_valid",
-    "member_number_new", "pcp_place_take", "plan_current", "start_date_for_enrollment",
+    "member_number_new", "pcp_age_problem", "pcp_choice_check", "pcp_place_take", "plan_current", "start_date_for_enrollment",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 OLDEST_AGE_AT_START = 64
-CONSENT_TEXT_VERSION = "2026-01"
 _CHECK_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32: no I, L, O, U
 
 
@@ -208,6 +208,19 @@ class PcpPlace:
     fee: Decimal
 
 
+def pcp_age_problem(practitioner: Practitioner, age: int) -> str:
+    """Why this PCP cannot take a person of this age (on their start date)."""
+    if age < ADULT_AGE:
+        return (
+            f"{practitioner.display_name} sees adults only: choose a primary care provider "
+            "who sees children (under 18 on the start date)."
+        )
+    return (
+        f"{practitioner.display_name} sees children only: choose a primary care provider "
+        "who sees adults."
+    )
+
+
 def pcp_place_take(
     *, pcp_npi: str, age: int, start: date, also_lock: int | None = None, hold: bool = True
 ) -> PcpPlace:
@@ -241,6 +254,8 @@ def pcp_place_take(
         raise _field_error(
             "pcp_npi", f"{practitioner.display_name} is not a primary care provider you can choose."
         )
+    if not practitioner.sees_age(age):
+        raise _field_error("pcp_npi", pcp_age_problem(practitioner, age))
     if (
         not practitioner.accepting_new_members
         or practitioner.panel_member_count >= practitioner.panel_capacity
@@ -269,7 +284,9 @@ def _member_is_duplicate(person: dict[str, Any]) -> bool:
     ).exists()  # fmt: skip
 
 
-def _validate_dependent(data: dict[str, Any], start: date, index: int) -> dict[str, Any]:
+def _validate_dependent(
+    data: dict[str, Any], start: date, index: int, *, pcp: bool = True
+) -> dict[str, Any]:
     """A dependent's name and birth date (the address, email and phone are the subscriber's)."""
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
@@ -284,15 +301,28 @@ def _validate_dependent(data: dict[str, Any], start: date, index: int) -> dict[s
         errors["date_of_birth"] = [problem]
     else:
         clean["date_of_birth"] = birth
-    if not str(data.get("pcp_npi") or "").strip():
+    if pcp and not str(data.get("pcp_npi") or "").strip():
         errors["pcp_npi"] = ["Choose a primary care provider."]
     if errors:
         prefixed = {f"dependents[{index}].{k}": v for k, v in errors.items()}
         raise ApplicationError(
             f"Dependent {index + 1}: {next(iter(errors.values()))[0]}", errors=prefixed
         )
-    clean["pcp_npi"] = str(data["pcp_npi"]).strip()
+    if pcp:
+        clean["pcp_npi"] = str(data["pcp_npi"]).strip()
     return clean
+
+
+def family_member_person_check(*, data: dict[str, Any], start: date) -> dict[str, Any]:
+    """A family member's name and birth date, checked before their PCP is chosen (the PCP list
+    then shows only those who see a person of their age)."""
+    try:
+        return _validate_dependent(data, start, 0, pcp=False)
+    except ApplicationError as error:
+        raise ApplicationError(
+            error.message.removeprefix("Dependent 1: "),
+            errors={k.removeprefix("dependents[0]."): v for k, v in (error.errors or {}).items()},
+        ) from None
 
 
 def _household_member_create(
@@ -334,19 +364,19 @@ def _household_member_create(
     return member, membership, assignment
 
 
+def pcp_choice_check(*, pcp_npi: str, birth: date, start: date) -> PcpPlace:
+    """Whether a person born on `birth` can choose this PCP from `start` (listed, a PCP, sees
+    their age, accepting with room, priced): the checks of taking the place, nothing taken."""
+    return pcp_place_take(pcp_npi=pcp_npi, age=age_on(birth, start), start=start, hold=False)
+
+
 def enrollment_dependent_check(*, data: dict[str, Any], start: date) -> dict[str, Any]:
     """The family step's checks on one dependent (name, birth date, a PCP who can take them)."""
     clean = _validate_dependent(data, start, 0)
-    practitioner = Practitioner.objects.filter(npi=clean["pcp_npi"]).first()
-    if (
-        practitioner is None
-        or not practitioner.accepting_new_members
-        or practitioner.places_left <= 0
-        or pcp_fee_for(practitioner, age_on(clean["date_of_birth"], start), start) is None
-    ):
-        raise _field_error(
-            "dependents[0].pcp_npi", "This provider cannot take new members: choose another NPI."
-        )
+    try:
+        pcp_choice_check(pcp_npi=clean["pcp_npi"], birth=clean["date_of_birth"], start=start)
+    except ApplicationError as error:
+        raise _field_error("dependents[0].pcp_npi", error.message) from None
     return clean
 
 

@@ -20,8 +20,8 @@ from django.views.decorators.cache import never_cache
 from cooperative.exceptions import ApplicationError
 from cooperative.throttles import ClientAddressAnonThrottle, throttle_page
 from providers.forms import DEFAULT_RADIUS_MILES
-from providers.models import Practitioner, ZipCode
-from providers.selectors import DirectoryQuery, practitioner_directory_page
+from providers.models import ADULT_AGE, Practitioner, ZipCode
+from providers.selectors import DirectoryQuery, practitioner_by_npi, practitioner_directory_page
 
 from .. import selectors, services
 from ..api import EnrollmentThrottle
@@ -120,6 +120,12 @@ def enroll_invite(request: HttpRequest, token: str) -> HttpResponse:
 @throttle_page(ClientAddressAnonThrottle, methods=("GET",))
 def enroll_details(request: HttpRequest) -> HttpResponse:
     state = _state(request)
+    # "Choose as my PCP" on a profile: the PCP step shows that practitioner chosen.
+    chosen = practitioner_by_npi(request.GET.get("npi", "")) if request.method == "GET" else None
+    if chosen is not None:
+        state["preselect_npi"] = chosen.npi
+        state.pop("pcp_npi", None)
+        _save(request, state)
     initial = dict(state.get("person") or state.get("prefill") or {})
     form = PersonForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -174,12 +180,15 @@ def _plan_and_group(state: dict[str, Any], start: date) -> tuple[Plan | None, An
 
 
 def pcp_search_results(request: HttpRequest, *, birth: date, plan: Plan | None, group: Any, default_zip: str) -> dict[str, Any]:  # fmt: skip
-    """The PCP step's results: PCPs accepting members with room, nearest first, each with the
-    monthly price for this person's age band. Shared by enrollment and the portal's PCP change."""
+    """The PCP step's results: PCPs accepting members with room who see a person of this age
+    (under 18 on the start date: those who see children), nearest first, each with the monthly
+    price for this person's age band. Shared by enrollment, the family member's choice and the
+    portal's PCP change."""
     params = request.GET.copy()
     if not params.get("near"):
         params["near"] = default_zip
     form = PcpSearchForm(params)
+    start = services.start_date_for_enrollment()
     page = None
     near = None
     if form.is_valid():
@@ -192,13 +201,13 @@ def pcp_search_results(request: HttpRequest, *, birth: date, plan: Plan | None, 
                 near=near, radius_miles=form.cleaned_data["radius"] or DEFAULT_RADIUS_MILES,
                 q=form.cleaned_data["q"].strip(), approach=form.cleaned_data["approach"],
                 language=form.cleaned_data["language"], accepting=True, primary_care=True,
+                age=services.age_on(birth, start),
             )  # fmt: skip
             try:
                 number = max(1, int(request.GET.get("page") or 1))
             except ValueError:
                 number = 1
             page = practitioner_directory_page(query, number=number, page_size=PCP_PAGE_SIZE)
-            start = services.start_date_for_enrollment()
             for practitioner in page:
                 practitioner.quote = (  # type: ignore[attr-defined]
                     services.enrollment_quote(
@@ -217,6 +226,28 @@ def pcp_search_results(request: HttpRequest, *, birth: date, plan: Plan | None, 
     }
 
 
+def pcp_offer(
+    npi: str | None, *, birth: date, plan: Plan | None, group: Any, start: date
+) -> dict[str, Any] | None:
+    """One named PCP offered above the list (chosen on their profile, or the family's own PCP):
+    the practitioner, this person's monthly price, or why they cannot take this person."""
+    practitioner = practitioner_by_npi(npi or "")
+    if practitioner is None:
+        return None
+    try:
+        services.pcp_choice_check(pcp_npi=practitioner.npi, birth=birth, start=start)
+    except ApplicationError as error:
+        return {"practitioner": practitioner, "quote": None, "problem": error.message}
+    quote = (
+        services.enrollment_quote(
+            practitioner=practitioner, birth=birth, plan=plan, group=group, start=start
+        )
+        if plan is not None
+        else None
+    )
+    return {"practitioner": practitioner, "quote": quote, "problem": ""}
+
+
 @never_cache
 @throttle_page(EnrollmentThrottle)
 @throttle_page(ClientAddressAnonThrottle, methods=("GET",))
@@ -230,27 +261,20 @@ def enroll_pcp(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         npi = request.POST.get("pcp_npi", "").strip()
-        practitioner = Practitioner.objects.filter(npi=npi).first()
-        quote = (
-            services.enrollment_quote(
-                practitioner=practitioner, birth=birth, plan=plan, group=group, start=start
-            )
-            if practitioner and plan
-            else None
-        )
-        if (
-            practitioner is None
-            or quote is None
-            or practitioner.places_left <= 0
-            or not practitioner.accepting_new_members
-        ):
-            error = "This provider cannot take you: choose another one from the list."
+        try:
+            services.pcp_choice_check(pcp_npi=npi, birth=birth, start=start)
+        except ApplicationError as refused:
+            error = refused.message
         else:
             state["pcp_npi"] = npi
+            state.pop("preselect_npi", None)
             _save(request, state)
             return redirect("members:enroll-family")
+    chosen = state.get("pcp_npi") or state.get("preselect_npi")
     context = _context(
-        "pcp", error=error, chosen=state.get("pcp_npi"),
+        "pcp", error=error, chosen=chosen,
+        offer=pcp_offer(chosen, birth=birth, plan=plan, group=group, start=start),
+        offer_title="Your choice",
         **pcp_search_results(request, birth=birth, plan=plan, group=group, default_zip=state["person"]["zip"][:5]),
     )  # fmt: skip
     context["action_url"] = reverse("members:enroll-pcp")
@@ -266,11 +290,19 @@ def enroll_pcp(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+def _dependent_rows(dependents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The family table names each person's PCP (an NPI means nothing to a member)."""
+    chosen = {str(d.get("pcp_npi") or "") for d in dependents}
+    names = {p.npi: p.display_name for p in Practitioner.objects.filter(npi__in=chosen)}
+    return [dict(d, pcp_name=names.get(str(d.get("pcp_npi") or ""), "")) for d in dependents]
+
+
 @never_cache
 @throttle_page(EnrollmentThrottle)
 @throttle_page(ClientAddressAnonThrottle, methods=("GET",))
 def enroll_family(request: HttpRequest) -> HttpResponse:
-    """Optional: add dependents (each with their own PCP and age-band fee, billed to you)."""
+    """Optional: add family members (each with their own PCP and age-band fee, billed to you).
+    Their name and birth date first; then their PCP, from the list of those who see their age."""
     state = _state(request)
     if (guard := _guard(state, "family")) is not None:
         return guard
@@ -291,30 +323,71 @@ def enroll_family(request: HttpRequest) -> HttpResponse:
             if 0 <= index < len(dependents):
                 dependents.pop(index)
         elif action == "add" and form.is_valid():
-            data = dict(form.cleaned_data)
-            data["pcp_npi"] = data["pcp_npi"].strip() or state["pcp_npi"]
-            start = services.start_date_for_enrollment()
             try:
-                services.enrollment_dependent_check(data=data, start=start)
+                person = services.family_member_person_check(
+                    data=form.cleaned_data, start=services.start_date_for_enrollment()
+                )
             except ApplicationError as error:
-                apply_service_errors(form, error, {"dependents[0]." + k: k for k in form.fields})
+                apply_service_errors(form, error)
             else:
-                data["date_of_birth"] = data["date_of_birth"].isoformat()
-                dependents.append(data)
-                form = DependentForm()
+                person["date_of_birth"] = person["date_of_birth"].isoformat()
+                state["family_draft"] = person
+                _save(request, state)
+                return redirect("members:enroll-family-pcp")
         elif action == "continue":
             state["dependents"] = dependents
             _save(request, state)
             return redirect("members:enroll-review")
         state["dependents"] = dependents
         _save(request, state)
-    # The table names each person's PCP (an NPI means nothing to a member).
-    chosen = {d.get("pcp_npi") for d in dependents}
-    names = {p.npi: p.display_name for p in Practitioner.objects.filter(npi__in=chosen)}
-    rows = [dict(d, pcp_name=names.get(d.get("pcp_npi"), "")) for d in dependents]
     return render(
-        request, "members/enroll_family.html", _context("family", form=form, dependents=rows)
+        request, "members/enroll_family.html",
+        _context("family", form=form, dependents=_dependent_rows(dependents)),
+    )  # fmt: skip
+
+
+@never_cache
+@throttle_page(EnrollmentThrottle)
+@throttle_page(ClientAddressAnonThrottle, methods=("GET",))
+def enroll_family_pcp(request: HttpRequest) -> HttpResponse:
+    """The family member's PCP, chosen like yours: from the directory list of PCPs with room
+    who see a person of their age (yours offered first when they can)."""
+    state = _state(request)
+    if (guard := _guard(state, "family")) is not None:
+        return guard
+    draft = state.get("family_draft")
+    if not draft:
+        return redirect("members:enroll-family")
+    start = services.start_date_for_enrollment()
+    plan, group = _plan_and_group(state, start)
+    birth = _birth(draft["date_of_birth"])
+    error = ""
+    if request.method == "POST":
+        data = dict(draft, date_of_birth=birth, pcp_npi=request.POST.get("pcp_npi", ""))
+        try:
+            clean = services.enrollment_dependent_check(data=data, start=start)
+        except ApplicationError as refused:
+            error = refused.message
+        else:
+            clean["date_of_birth"] = clean["date_of_birth"].isoformat()
+            state["dependents"] = [*(state.get("dependents") or []), clean]
+            state.pop("family_draft", None)
+            _save(request, state)
+            return redirect("members:enroll-family")
+    context = _context(
+        "family", error=error, draft=draft, chosen=None, is_child=services.age_on(birth, start) < ADULT_AGE,
+        offer=pcp_offer(state["pcp_npi"], birth=birth, plan=plan, group=group, start=start),
+        offer_title="The same provider as yours",
+        **pcp_search_results(request, birth=birth, plan=plan, group=group, default_zip=state["person"]["zip"][:5]),
+    )  # fmt: skip
+    context["action_url"] = reverse("members:enroll-family-pcp")
+    context["back_url"] = reverse("members:enroll-family")
+    template = (
+        "members/enroll_family_pcp.html#results"
+        if getattr(request, "htmx", False)
+        else "members/enroll_family_pcp.html"
     )
+    return render(request, template, context)
 
 
 def _review_lines(state: dict[str, Any], start: date) -> tuple[list[dict[str, Any]], Any]:
@@ -382,7 +455,8 @@ def enroll_review(request: HttpRequest) -> HttpResponse:
     }
     return render(
         request, "members/enroll_review.html",
-        _context("review", form=form, lines=lines, group=group, start=start, totals=totals, state=state),
+        _context("review", form=form, lines=lines, group=group, start=start, totals=totals, state=state,
+                 consent_texts=selectors.consent_texts_current()),
     )  # fmt: skip
 
 

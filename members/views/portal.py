@@ -24,12 +24,13 @@ from cooperative.exceptions import ApplicationError
 from cooperative.models import AuditAction
 from cooperative.pdf import render_pdf
 from cooperative.periods import Period
+from providers.models import ADULT_AGE
 from providers.selectors import practitioner_by_npi
 
 from .. import selectors, services
 from ..forms import CancelForm, ContactForm, FamilyMemberForm, apply_service_errors
 from ..models import Member, MembershipStatus, PcpAssignment
-from .enroll import pcp_search_results
+from .enroll import pcp_offer, pcp_search_results
 
 
 def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -64,11 +65,12 @@ def _subscriber_only(viewer: Member) -> None:
 def portal_home(request: HttpRequest, viewer: Member) -> HttpResponse:
     household = selectors.household_summaries(viewer)
     head = viewer.subscriber or viewer
-    balance = selectors.household_balance(head)
+    # The dues page's own figures, so "You owe" is the same number on both pages.
+    dues = selectors.household_dues(head)
     latest = selectors.household_invoices(head).first()
     return render(
         request, "members/portal_home.html",
-        {"viewer": viewer, "household": household, "balance": balance, "latest_invoice": latest,
+        {"viewer": viewer, "household": household, "dues": dues, "latest_invoice": latest,
          "member_services_phone": settings.MEMBER_SERVICES_PHONE, "nav": "me",
          **selectors.household_notices(viewer)},
     )  # fmt: skip
@@ -80,10 +82,16 @@ def portal_pcp(request: HttpRequest, viewer: Member, member_id: int) -> HttpResp
     member = _household_member(request, viewer, member_id)
     next_first = Period.current().next().first_day
     current = selectors.pcp_current_for(member)
+    if request.method == "GET" and request.GET.get("npi") and not getattr(request, "htmx", False):
+        # "Choose as my PCP" on a profile: that practitioner, preselected, to confirm.
+        _subscriber_only(viewer)
+        return _portal_pcp_confirm(request, viewer, member, current, next_first, request.GET["npi"])
     if request.method == "POST":
         _subscriber_only(viewer)
         if request.POST.get("confirmed") != "yes":
-            return _portal_pcp_confirm(request, viewer, member, current, next_first)
+            return _portal_pcp_confirm(
+                request, viewer, member, current, next_first, request.POST.get("pcp_npi", "")
+            )
         try:
             assignment = services.pcp_change(
                 member=member, pcp_npi=request.POST.get("pcp_npi", ""), actor=request.user
@@ -120,10 +128,12 @@ def _portal_pcp_confirm(
     member: Member,
     current: PcpAssignment | None,
     effective: date,
+    npi: str,
 ) -> HttpResponse:
     """The confirmation step of a PCP change: who from, who to, from when. Nothing changes
-    until the member posts it back with `confirmed=yes`."""
-    chosen = practitioner_by_npi(request.POST.get("pcp_npi", ""))
+    until the member posts it back with `confirmed=yes`. A choice the change would refuse
+    (their age, a full panel, no price) is said here, before the confirmation."""
+    chosen = practitioner_by_npi(npi)
     if chosen is None:
         messages.error(request, "Choose a primary care provider from the list.")
         return redirect("members:portal-pcp", member_id=member.pk)
@@ -132,6 +142,11 @@ def _portal_pcp_confirm(
             request,
             f"{chosen.display_name} is already {member.first_name}'s primary care provider.",
         )
+        return redirect("members:portal-pcp", member_id=member.pk)
+    try:
+        services.pcp_choice_check(pcp_npi=chosen.npi, birth=member.date_of_birth, start=effective)
+    except ApplicationError as error:
+        messages.error(request, error.message)
         return redirect("members:portal-pcp", member_id=member.pk)
     return render(
         request, "members/portal_pcp_confirm.html",
@@ -244,30 +259,82 @@ def portal_cancel(request: HttpRequest, viewer: Member) -> HttpResponse:
     )  # fmt: skip
 
 
+FAMILY_DRAFT_KEY = "family_add"
+
+
 @member_required
 def portal_family_add(request: HttpRequest, viewer: Member) -> HttpResponse:
     """The subscriber adds a family member: their own PCP and age-band fee, billed to the
-    subscriber, from the first of next month."""
+    subscriber, from the first of next month. Their name and birth date first; then their PCP
+    from the list of those who see their age."""
     _subscriber_only(viewer)
-    form = FamilyMemberForm(request.POST or None)
+    draft = request.session.get(FAMILY_DRAFT_KEY) or {}
+    initial = dict(draft, accept_terms=bool(draft)) if draft else None
+    form = FamilyMemberForm(request.POST or None, initial=initial)
+    start = services.start_date_for_enrollment()
     if request.method == "POST" and form.is_valid():
         try:
-            result = services.dependent_add(
-                subscriber=viewer, data=form.cleaned_data, actor=request.user
-            )
+            person = services.family_member_person_check(data=form.cleaned_data, start=start)
         except ApplicationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(
-                request,
-                f"{result.member.first_name} joins your household on {result.membership.start_date:%B %-d, %Y} "
-                f"with {result.assignment.practitioner.display_name}: ${result.quote.member_pays:,.2f} a month "
-                f"(member number {result.member.member_number}).",
-            )
-            return redirect("members:portal")
-    current = selectors.pcp_assignments_for(viewer).first()
+            request.session[FAMILY_DRAFT_KEY] = {
+                "first_name": person["first_name"], "last_name": person["last_name"],
+                "date_of_birth": person["date_of_birth"].isoformat(),
+            }  # fmt: skip
+            return redirect("members:portal-family-pcp")
     return render(
         request, "members/portal_family_add.html",
-        {"viewer": viewer, "form": form, "start": services.start_date_for_enrollment(),
-         "own_pcp": current.practitioner if current else None, "nav": "me"},
+        {"viewer": viewer, "form": form, "start": start, "nav": "me",
+         "consent_texts": selectors.consent_texts_current()},
     )  # fmt: skip
+
+
+@member_required
+def portal_family_pcp(request: HttpRequest, viewer: Member) -> HttpResponse:
+    """The family member's PCP, chosen from the directory list (yours offered first when they
+    can take them); choosing one adds them to the household."""
+    _subscriber_only(viewer)
+    draft = request.session.get(FAMILY_DRAFT_KEY)
+    if not draft:
+        return redirect("members:portal-family-add")
+    birth = date.fromisoformat(draft["date_of_birth"])
+    error = ""
+    if request.method == "POST":
+        data = dict(draft, date_of_birth=birth, pcp_npi=request.POST.get("pcp_npi", "").strip(),
+                    accept_terms=True)  # fmt: skip
+        if not data["pcp_npi"]:
+            error = "Choose a primary care provider from the list."
+        else:
+            try:
+                result = services.dependent_add(subscriber=viewer, data=data, actor=request.user)
+            except ApplicationError as refused:
+                error = refused.message
+            else:
+                request.session.pop(FAMILY_DRAFT_KEY, None)
+                messages.success(
+                    request,
+                    f"{result.member.first_name} joins your household on {result.membership.start_date:%B %-d, %Y} "
+                    f"with {result.assignment.practitioner.display_name}: ${result.quote.member_pays:,.2f} a month "
+                    f"(member number {result.member.member_number}).",
+                )
+                return redirect("members:portal")
+    membership = selectors.membership_current(viewer)
+    plan = membership.plan if membership else None
+    group = membership.employer_group if membership else None
+    start = services.start_date_for_enrollment()
+    own = selectors.pcp_assignments_for(viewer).first()
+    context = {
+        "viewer": viewer, "draft": draft, "error": error, "nav": "me", "chosen": None,
+        "is_child": services.age_on(birth, start) < ADULT_AGE, "start": start,
+        "offer": pcp_offer(own.practitioner.npi if own else None, birth=birth, plan=plan, group=group, start=start),
+        "offer_title": "The same provider as yours",
+        "action_url": reverse("members:portal-family-pcp"),
+        **pcp_search_results(request, birth=birth, plan=plan, group=group, default_zip=viewer.zip_code[:5]),
+    }  # fmt: skip
+    template = (
+        "members/portal_family_pcp.html#results"
+        if getattr(request, "htmx", False)
+        else "members/portal_family_pcp.html"
+    )
+    return render(request, template, context)

@@ -21,6 +21,7 @@ from .agreements import (
     validate_service_code,
 )
 from .network import (
+    ADULT_AGE,
     CLINIC_TRANSITIONS,
     BankAccountType,
     CareApproach,
@@ -59,6 +60,7 @@ from .payers import (
 )
 
 __all__ = [
+    "ADULT_AGE",
     "AGREEMENT_TRANSITIONS", "CLINIC_TRANSITIONS", "DEFAULT_AGE_BANDS", "EDITABLE_STATUSES",
     "MAX_MONTHLY_FEE", "MAX_SERVICE_PRICE", "OLDEST_MEMBER_AGE", "AgeBand", "AgreementEvent",
     "AgreementProposal", "ProposalSide", "ProviderAccount",

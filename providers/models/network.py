@@ -321,6 +321,9 @@ def practitioner_photo_path(instance: Practitioner, filename: str) -> str:
     return f"practitioners/photos/{uuid.uuid4().hex}.{extension}"
 
 
+ADULT_AGE = 18  # a person under 18 on their start date sees a PCP who sees children
+
+
 class Practitioner(TimeStampedModel):
     """A licensed provider listed in the directory once active at an active clinic."""
 
@@ -342,6 +345,9 @@ class Practitioner(TimeStampedModel):
     bio = models.TextField(blank=True)
     photo = models.ImageField(upload_to=practitioner_photo_path, blank=True)
     accepting_new_members = models.BooleanField(default=True)
+    # Whom a PCP takes on their panel: a person under 18 on their start date is a child.
+    sees_adults = models.BooleanField(default=True, help_text="Takes members 18 and over.")
+    sees_children = models.BooleanField(default=True, help_text="Takes members under 18.")
     panel_capacity = models.PositiveIntegerField(default=0)
     # Members currently assigned to this PCP; kept by the members app under a row lock.
     panel_member_count = models.PositiveIntegerField(default=0, editable=False)
@@ -370,6 +376,11 @@ class Practitioner(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(care_approaches__len__gte=1), name="practitioner_has_an_approach"
             ),
+            models.CheckConstraint(
+                condition=Q(sees_adults=True) | Q(sees_children=True),
+                name="practitioner_sees_someone",
+                violation_error_message="A practitioner sees adults, children or both.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -391,6 +402,22 @@ class Practitioner(TimeStampedModel):
     @property
     def credential_labels(self) -> str:
         return ", ".join(self.credentials)
+
+    @property
+    def ages_seen(self) -> str:
+        """Whom they see: "Adults and children", "Adults only" or "Children only"."""
+        if self.sees_adults and self.sees_children:
+            return "Adults and children"
+        return "Adults only" if self.sees_adults else "Children only"
+
+    @property
+    def ages_seen_label(self) -> str:
+        """As the PCP lists say it: "Sees adults and children", "Sees children only"."""
+        return f"Sees {self.ages_seen.lower()}"
+
+    def sees_age(self, age: int) -> bool:
+        """Whether a person of this age (on their start date) can have them as PCP."""
+        return self.sees_children if age < ADULT_AGE else self.sees_adults
 
     @property
     def places_left(self) -> int:

@@ -44,7 +44,8 @@ CLINIC_FIELDS = [
 LOCATION_FIELDS = ["name", "street", "street2", "city", "state", "zip_code", "phone", "is_active"]
 PRACTITIONER_FIELDS = [
     "npi", "first_name", "last_name", "credentials", "care_approaches", "languages", "gender",
-    "bio", "accepting_new_members", "panel_capacity", "last_verified_on",
+    "bio", "accepting_new_members", "sees_adults", "sees_children", "panel_capacity",
+    "last_verified_on",
 ]  # fmt: skip
 ALLOWED_PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 

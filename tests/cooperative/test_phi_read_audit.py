@@ -156,7 +156,8 @@ MEMBER_DATA_PAGES: dict[str, Read] = {
 OWN_DATA_PAGES = {
     "members:portal", "members:portal-pcp", "members:portal-card", "members:portal-dues",
     "members:portal-receipt", "members:portal-contact", "members:portal-cancel",
-    "members:portal-family-add", "advocacy-portal:cases", "advocacy-portal:case",
+    "members:portal-family-add", "members:portal-family-pcp", "advocacy-portal:cases",
+    "advocacy-portal:case",
 }  # fmt: skip
 
 NO_MEMBER_DATA_PAGES = {
@@ -171,6 +172,9 @@ NO_MEMBER_DATA_PAGES = {
     "fhir-metadata", "fhir-search", "fhir-read",
     # enrollment: the applicant's own answers, before there is a member
     "members:enroll-details", "members:enroll-plan", "members:enroll-pcp", "members:enroll-family",
+    "members:enroll-family-pcp",
+    # the published consent texts (the same words for everyone)
+    "members:consent-text",
     "members:enroll-review", "members:enroll-done", "members:enroll-invite",
     "members:enroll-check-email", "members:enroll-confirm",
     # a clinic's offers and payer contracts (prices, no members)

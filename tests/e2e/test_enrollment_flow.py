@@ -1,6 +1,7 @@
-"""Issue 5's flow in Chromium: a newcomer enrolls through /enroll/, lands in /me/, opens the
-card PDF and sees the first invoice, changes PCP; finance imports a payment file and the member
-shows as paid for the month."""
+"""Issue 5's flow in Chromium: a newcomer chooses a PCP on a profile and enrolls through
+/enroll/ with that PCP preselected and a child whose PCP is chosen from the list of those who
+see children, lands in /me/, opens the card PDF and sees the first invoice, changes PCP;
+finance imports a payment file and the member shows as paid for the month."""
 
 import io
 import re
@@ -27,10 +28,13 @@ def test_enroll_card_invoice_pcp_change_and_payment_import(
     make_plan()
     first_pcp = make_pcp(capacity=3)
     second_pcp = make_pcp(capacity=3)
+    children_pcp = make_pcp(capacity=3, adults=False)
     make_user(Role.FINANCE, username="fin.flow")
 
-    # 1. Enrollment, step by step, as a newcomer.
-    page.goto(f"{live_server.url}/enroll/")
+    # 1. Enrollment, step by step, as a newcomer who chose a PCP on their profile.
+    page.goto(f"{live_server.url}/providers/{first_pcp.slug}/")
+    page.get_by_role("link", name="Choose as my PCP").click()
+    page.wait_for_url("**/enroll/?npi=*")
     page.get_by_label("First name").fill("Lucia")
     page.get_by_label("Last name").fill("Ortega")
     page.get_by_label("Date of birth").fill("1990-05-17")
@@ -45,8 +49,19 @@ def test_enroll_card_invoice_pcp_change_and_payment_import(
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url("**/enroll/pcp/**")
     assert "$90.00" in page.content()
-    page.get_by_role("button", name=f"Choose {first_pcp.display_name}").click()
+    chosen = page.locator(".pcp-offer")
+    assert f"Your choice: {first_pcp.display_name}" in chosen.inner_text()
+    chosen.get_by_role("button", name=f"Choose {first_pcp.display_name}").click()
     page.wait_for_url("**/enroll/family/")
+    page.get_by_label("First name").fill("Mateo")
+    page.get_by_label("Last name").fill("Ortega")
+    page.get_by_label("Date of birth").fill("2016-03-09")
+    page.get_by_role("button", name="Next: choose their provider").click()
+    page.wait_for_url("**/enroll/family/pcp/")
+    assert "Sees children only" in page.content()
+    page.get_by_role("button", name=f"Choose {children_pcp.display_name}").click()
+    page.wait_for_url("**/enroll/family/")
+    assert children_pcp.display_name in page.locator("tbody").inner_text()
     page.get_by_role("button", name="Continue to review").click()
     page.wait_for_url("**/enroll/review/")
     page.get_by_label("I accept the membership terms.").check()
@@ -65,23 +80,26 @@ def test_enroll_card_invoice_pcp_change_and_payment_import(
     page.get_by_label("The password you chose when you enrolled").fill(MEMBER_PASSWORD)
     page.get_by_role("button", name="Confirm and join").click()
     page.wait_for_url("**/enroll/welcome/")
-    member = Member.objects.get()
+    member = Member.objects.get(subscriber__isnull=True)
     assert member.member_number in page.content()
-    assert "$90.00" in page.content()
+    assert "$150.00" in page.content()  # Lucia $90 (18–44 band $75 + $15), Mateo $60 ($45 + $15)
 
     # 2. The portal: first invoice and the card.
     page.get_by_role("link", name="Go to your membership").click()
     page.wait_for_url("**/me/")
-    assert "$90.00" in page.content()
+    assert "You owe $150.00." in page.locator("section.card").first.inner_text()
     card = page.request.get(f"{live_server.url}/me/members/{member.pk}/card.pdf")
     assert card.headers["content-type"] == "application/pdf"
     text = PdfReader(io.BytesIO(card.body())).pages[0].extract_text()
     assert member.member_number in text
     assert first_pcp.display_name in text
 
-    # 3. Change PCP from the portal.
-    page.get_by_role("link", name="Change primary care provider").click()
-    page.get_by_role("button", name=f"Choose {second_pcp.display_name}").click()
+    # 3. Change PCP: "Choose as my PCP" on another PCP's profile (their own PCP's has none).
+    page.goto(f"{live_server.url}/providers/{first_pcp.slug}/")
+    assert "Your primary care provider" in page.content()
+    assert page.get_by_role("link", name="Choose as my PCP").count() == 0
+    page.goto(f"{live_server.url}/providers/{second_pcp.slug}/")
+    page.get_by_role("link", name="Choose as my PCP").click()
     page.wait_for_load_state()
     # A change asks to confirm: from whom, to whom, from when; nothing changes before.
     summary = page.locator(".pcp-change-summary").inner_text()
@@ -102,7 +120,7 @@ def test_enroll_card_invoice_pcp_change_and_payment_import(
     # 4. Finance imports the bank's payment file.
     sign_in(page, live_server, "fin.flow")
     page.goto(f"{live_server.url}/admin/members/payment/import/")
-    csv = f"reference,date,member number or employer code,amount\nBANK-77,{timezone.localtime(invoice.created_at):%Y-%m-%d},{member.member_number},90.00\n"
+    csv = f"reference,date,member number or employer code,amount\nBANK-77,{timezone.localtime(invoice.created_at):%Y-%m-%d},{member.member_number},150.00\n"
     page.set_input_files(
         'input[type="file"]',
         files=[{"name": "bank.csv", "mimeType": "text/csv", "buffer": csv.encode()}],
@@ -119,7 +137,7 @@ def test_enroll_card_invoice_pcp_change_and_payment_import(
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/me/")
     page.get_by_role("link", name="Dues and payments").click()
-    row = page.locator("tbody tr").first
-    assert "Paid" in row.inner_text()
+    for row in page.locator("tbody tr").all()[:2]:  # Lucia's and Mateo's first month
+        assert "Paid" in row.inner_text()
     invoice.refresh_from_db()
     assert invoice.settled_at is not None

@@ -17,9 +17,11 @@ def make_plan(code: str = "standard") -> Plan:
     )  # fmt: skip
 
 
-def make_pcp(*, capacity: int = 100, actor=None):
+def make_pcp(*, capacity: int = 100, actor=None, adults: bool = True, children: bool = True):
     """An active PCP whose clinic's agreement prices next month: 0–17 $45, 18–44 $75, 45–64 $105."""
-    practitioner = PractitionerFactory(panel_capacity=capacity)
+    practitioner = PractitionerFactory(
+        panel_capacity=capacity, sees_adults=adults, sees_children=children
+    )
     role = RoleFactory(
         practitioner=practitioner, location=LocationFactory(), start_date=datetime.date(2025, 1, 1)
     )

@@ -291,7 +291,7 @@ def test_a_full_payment_settles_the_invoice(make_user):
     assert list(PaymentAllocation.objects.values_list("payment_id", "invoice_id", "amount")) == [
         (payment.pk, invoice.pk, D("90.00"))
     ]
-    assert selectors.household_balance(result.member) == {"owed": D("0.00"), "credit": D("0.00")}
+    assert _owed_and_credit(selectors.household_dues(result.member)) == (D("0.00"), D("0.00"))
     assert selectors.member_is_paid_for(result.member, FEB)
 
 
@@ -307,7 +307,7 @@ def test_a_partial_payment_leaves_the_invoice_open():
     assert (invoice.member_paid, invoice.member_paid_at, invoice.settled_at, invoice.status) == (
         D("40.00"), None, None, "open",
     )  # fmt: skip
-    assert selectors.household_balance(result.member) == {"owed": D("50.00"), "credit": D("0.00")}
+    assert _owed_and_credit(selectors.household_dues(result.member)) == (D("50.00"), D("0.00"))
     assert not selectors.member_is_paid_for(result.member, FEB)
 
     services.payment_record(
@@ -329,7 +329,7 @@ def test_an_overpayment_is_a_credit_applied_to_the_next_invoice():
     )  # fmt: skip
     assert (payment.amount, payment.unapplied) == (D("150.00"), D("60.00"))
     assert invoice_of(result).status == "paid"
-    assert selectors.household_balance(result.member) == {"owed": D("0.00"), "credit": D("60.00")}
+    assert _owed_and_credit(selectors.household_dues(result.member)) == (D("0.00"), D("60.00"))
 
     services.invoices_generate(period=MAR)
     march = invoice_of(result, MAR)
@@ -341,7 +341,7 @@ def test_an_overpayment_is_a_credit_applied_to_the_next_invoice():
     assert list(
         PaymentAllocation.objects.order_by("pk").values_list("invoice__period", "amount")
     ) == [(FEB.first_day, D("90.00")), (MAR.first_day, D("60.00"))]
-    assert selectors.household_balance(result.member) == {"owed": D("30.00"), "credit": D("0.00")}
+    assert _owed_and_credit(selectors.household_dues(result.member)) == (D("30.00"), D("0.00"))
 
     services.payment_record(
         reference="CHK-2", received_on=datetime.date(2026, 3, 3), amount="30.00", member=result.member
@@ -389,7 +389,7 @@ def test_a_payment_for_a_dependent_goes_to_the_household():
     assert (own.bill_to, childs.bill_to) == (family.member, family.member)
     assert (own.member_paid, own.status) == (D("90.00"), "paid")
     assert (childs.member_paid, childs.status) == (D("10.00"), "open")
-    assert selectors.household_balance(family.member) == {"owed": D("50.00"), "credit": D("0.00")}
+    assert _owed_and_credit(selectors.household_dues(family.member)) == (D("50.00"), D("0.00"))
 
 
 @pytest.mark.django_db
@@ -854,3 +854,7 @@ def test_late_paid_member_months_are_earlier_months_settled_since_a_time():
         (late_b.member, second_pcp, FEB.first_day),
     ]
     assert list(selectors.late_paid_member_months(timezone.now())) == []
+
+
+def _owed_and_credit(dues: selectors.HouseholdDues) -> tuple[D, D]:
+    return dues.owed, dues.credit

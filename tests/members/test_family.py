@@ -170,24 +170,66 @@ def test_a_lapsed_or_cancelled_household_cannot_add_and_a_dependent_cannot_add(h
 # --- the page and the API -------------------------------------------------------------------
 
 
-def test_the_family_page_adds_a_member_and_shows_them_on_me(client, household):
+def test_the_family_page_adds_a_member_with_a_pcp_chosen_from_the_list(client, household):
     result, pcp = household
+    adults_only = make_pcp(children=False)
+    children_only = make_pcp(adults=False)
     client.force_login(result.member.user)
     page = client.get("/me/family/add/").content.decode()
-    assert f"Left empty, their provider is yours: {pcp.display_name} (NPI {pcp.npi})" in page
+    assert 'name="pcp_npi"' not in page  # never typed: chosen from the list next
+    assert '<a href="/consents/terms/2026-01/"' in page
     response = client.post("/me/family/add/", {"first_name": "Mateo", "last_name": "Ortega",
                                                "date_of_birth": "2016-03-09", "accept_terms": "on"})  # fmt: skip
+    assert (response.status_code, response["Location"]) == (302, "/me/family/add/pcp/")
+    assert Member.objects.filter(first_name="Mateo").count() == 0
+    page = client.get("/me/family/add/pcp/?near=&radius=200").content.decode()
+    assert "Choose Mateo Ortega's primary care provider" in page
+    assert "The same provider as yours: " in page
+    assert f"Choose {pcp.display_name}</button>" in page
+    assert f'aria-label="Choose {children_only.display_name}"' in page
+    assert adults_only.display_name not in page  # Mateo is 10: only those who see children
+    assert "Sees children only" in page
+    response = client.post("/me/family/add/pcp/", {"pcp_npi": children_only.npi})
     assert response.status_code == 302
     assert response["Location"] == "/me/"
     child = Member.objects.get(first_name="Mateo")
+    assert PcpAssignment.objects.get(member=child).practitioner == children_only
     home = client.get("/me/").content.decode()
     listed = home[home.index("Your household") :]  # the subscriber first
     assert listed.index(result.member.member_number) < listed.index(child.member_number)
     start = services.start_date_for_enrollment()
     assert (
-        f"Mateo joins your household on {start:%B %-d, %Y} with {pcp.display_name}: $60.00 a month"
+        f"Mateo joins your household on {start:%B %-d, %Y} with {children_only.display_name}: $60.00 a month"
         in home
     )
+    assert "family_add" not in client.session
+
+
+def test_the_family_pcp_page_refuses_a_pcp_who_does_not_see_children_and_adds_nobody(
+    client, household
+):
+    result, _ = household
+    adults_only = make_pcp(children=False)
+    client.force_login(result.member.user)
+    client.post("/me/family/add/", {"first_name": "Mateo", "last_name": "Ortega",
+                                    "date_of_birth": "2016-03-09", "accept_terms": "on"})  # fmt: skip
+    before = snapshot()
+    response = client.post("/me/family/add/pcp/", {"pcp_npi": adults_only.npi})
+    assert response.status_code == 200
+    assert (
+        f"{adults_only.display_name} sees adults only: choose a primary care provider who sees "
+        "children (under 18 on the start date)." in response.content.decode()
+    )
+    assert snapshot() == before
+    adults_only.refresh_from_db()
+    assert adults_only.panel_member_count == 0
+
+
+def test_the_family_pcp_page_without_a_person_goes_back_to_the_form(client, household):
+    result, _ = household
+    client.force_login(result.member.user)
+    response = client.get("/me/family/add/pcp/")
+    assert (response.status_code, response["Location"]) == (302, "/me/family/add/")
 
 
 def test_the_family_page_shows_the_error_on_the_field_and_adds_nobody(client, household):

@@ -342,7 +342,7 @@ def test_cancelling_before_the_start_voids_the_first_invoice(make_user):
         (family.member.pk, "void"),
         (child.pk, "void"),
     }
-    assert selectors.household_balance(family.member) == {"owed": D("0.00"), "credit": D("0.00")}
+    assert _owed_and_credit(selectors.household_dues(family.member)) == (D("0.00"), D("0.00"))
     assert services.invoices_generate(period=FEB).created == 0
     assert services.memberships_activate_started(today=FEB.first_day) == 0
 
@@ -395,7 +395,7 @@ def test_a_first_month_paid_then_cancelled_before_the_start_is_not_a_paid_member
     services.membership_cancel(member=result.member, actor=None, today=datetime.date(2026, 1, 20))
     assert list(selectors.paid_member_months(FEB)) == []
     assert Invoice.objects.get().status == "void"
-    assert selectors.household_balance(result.member) == {"owed": D("0.00"), "credit": D("90.00")}
+    assert _owed_and_credit(selectors.household_dues(result.member)) == (D("0.00"), D("90.00"))
     allocation = PaymentAllocation.objects.get()
     assert allocation.reversed_at is not None
 
@@ -568,3 +568,7 @@ def test_bad_plan_versions_are_refused_and_create_nothing():
         ("standard", 1),
         ("standard", 2),
     ]
+
+
+def _owed_and_credit(dues: selectors.HouseholdDues) -> tuple[D, D]:
+    return dues.owed, dues.credit

@@ -42,14 +42,22 @@ def start_by_pages(client, pcp, details=None, dependents=()):
     )
     assert client.post("/enroll/pcp/", {"pcp_npi": pcp.npi})["Location"] == "/enroll/family/"
     for dependent in dependents:
-        response = client.post("/enroll/family/", {"action": "add", **dependent})
-        assert response.status_code == 200
+        add_family_member_by_pages(client, dependent, dependent.get("pcp_npi") or pcp.npi)
     assert client.post("/enroll/family/", {"action": "continue"})["Location"] == "/enroll/review/"
     return client.post(
         "/enroll/review/",
         {"accept_terms": "on", "accept_privacy": "on", "accept_assignment": "on", "password": PASSWORD,
          "password_again": PASSWORD},
     )  # fmt: skip
+
+
+def add_family_member_by_pages(client, person, pcp_npi):
+    """The family step: their name and birth date, then their PCP chosen from the list."""
+    fields = {k: v for k, v in person.items() if k != "pcp_npi"}
+    response = client.post("/enroll/family/", {"action": "add", **fields})
+    assert (response.status_code, response["Location"]) == (302, "/enroll/family/pcp/")
+    response = client.post("/enroll/family/pcp/", {"pcp_npi": pcp_npi})
+    assert (response.status_code, response["Location"]) == (302, "/enroll/family/")
 
 
 @pytest.mark.django_db(transaction=False)
@@ -92,7 +100,11 @@ def test_pcp_step_lists_only_pcps_with_room_and_prices_for_the_age(client):
     assert "$90.00" in page
     refused = client.post("/enroll/pcp/", {"pcp_npi": full_pcp.npi})
     assert refused.status_code == 200
-    assert "This provider cannot take you" in refused.content.decode()
+    assert (
+        f"{full_pcp.display_name}&#x27;s panel is full: choose another primary care provider."
+        in refused.content.decode()
+    )
+    assert "pcp_npi" not in client.session["enrollment"]
 
 
 @pytest.mark.django_db
@@ -279,9 +291,10 @@ def test_the_family_table_names_each_pcp_never_an_npi(client):
     client.post("/enroll/plan/", {"plan": "standard", "employer_code": ""})
     client.post("/enroll/pcp/", {"pcp_npi": pcp.npi})
     child_birth = datetime.date.today().replace(year=datetime.date.today().year - 8).isoformat()  # noqa: DTZ011
-    for first, npi in (("Mateo", ""), ("Elena", other.npi)):
-        client.post("/enroll/family/", {"action": "add", "first_name": first, "last_name": "Ortega",
-                                        "date_of_birth": child_birth, "pcp_npi": npi})  # fmt: skip
+    for first, npi in (("Mateo", pcp.npi), ("Elena", other.npi)):
+        add_family_member_by_pages(
+            client, {"first_name": first, "last_name": "Ortega", "date_of_birth": child_birth}, npi
+        )
     page = client.get("/enroll/family/").content.decode()
     rows = re.findall(r"<tr><td>(\w+) Ortega</td><td>[^<]*</td><td>([^<]*)</td>", page)
     assert rows == [("Mateo", pcp.display_name), ("Elena", other.display_name)]

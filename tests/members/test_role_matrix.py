@@ -364,7 +364,7 @@ PORTAL_CONTENT = {
     "/me/cancel/": ["Mateo Ortega"],
     "/me/members/{a}/pcp/": ["{pcp}"],
     "/me/dues/{a_invoice}/": ["Lucia Ortega ({a})", "Payment CHK-A-1"],
-    "/me/family/add/": ['name="first_name"', 'name="date_of_birth"', "{pcp}"],
+    "/me/family/add/": ['name="first_name"', 'name="date_of_birth"', "Next: choose their provider"],
 }
 
 

@@ -120,6 +120,8 @@ def test_staff_adds_clinic_with_location_then_practitioner_who_appears_everywher
             "gender": "female",
             "bio": "Osteopathic family physician.",
             "accepting_new_members": "on",
+            "sees_adults": "on",
+            "sees_children": "on",
             "panel_capacity": "500",
             "status": "active",
             "last_verified_on": "2026-11-01",
