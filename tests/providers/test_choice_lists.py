@@ -66,6 +66,7 @@ def _form(practitioner, **changes):
         "credentials": practitioner.credentials, "care_approaches": practitioner.care_approaches,
         "languages": practitioner.languages, "gender": "", "bio": "",
         "accepting_new_members": "on", "panel_capacity": str(practitioner.panel_capacity),
+        "sees_adults": "on", "sees_children": "on",
         "status": practitioner.status, "last_verified_on": "",
         **management("roles"),
     }  # fmt: skip
