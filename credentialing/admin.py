@@ -28,6 +28,7 @@ from . import forms as step_forms
 from . import selectors, services
 from .models import (
     ATTESTATION_QUESTIONS,
+    DEFAULT_SOURCES,
     OPEN_STATUSES,
     ApplicationEvent,
     ApplicationStatus,
@@ -51,6 +52,7 @@ from .models import (
     SubjectType,
     TaskStatus,
     Verification,
+    VerificationItem,
     WorkHistory,
 )
 from .permissions import can_decide_application, can_download_attachment
@@ -527,12 +529,23 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
 
     @admin.display(description="checklist")
     def checklist(self, obj: CredentialingApplication) -> str:
+        """Each item's state; a done item says who checked it, when and where; an outstanding
+        one has its button to record the check (today and the usual source prefilled)."""
         on = obj.decided_on or timezone.localdate()
         colours = {"ok": "coop-ok", "adverse": "coop-warn", "missing": "coop-alert",
                    "stale": "coop-alert", "unable": "coop-alert"}  # fmt: skip
+        is_open = obj.status in OPEN_STATUSES
         rows = []
         for row in selectors.verification_checklist(obj, on=on):
             verification = row.verification
+            if is_open and row.state in ("missing", "stale", "unable"):
+                action = format_html(
+                    '<a class="button coop-record" href="{}">Record {}</a>',
+                    reverse("admin:credentialing_verify_item", args=[obj.pk, row.item]),
+                    row.label,
+                )
+            else:
+                action = ""
             rows.append(
                 (
                     row.label + ("" if row.required else " (optional)"),
@@ -548,18 +561,25 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
                     )
                     if verification
                     else "",
-                    verification.verified_by if verification and verification.verified_by else "",
+                    (
+                        verification.verified_by.get_full_name()
+                        or verification.verified_by.get_username()
+                    )
+                    if verification and verification.verified_by
+                    else "",
+                    action,
                 )
             )
         body = format_html_join(
             "",
             '<tr><td>{}</td><td class="{} coop-strong">{}</td><td>{}</td><td>{}</td>'
-            "<td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             rows,
         )
         return format_html(
             '<table id="checklist"><thead><tr><th>Item</th><th>State</th><th>Verified on</th>'
-            "<th>Age</th><th>Source</th><th>Reference</th><th>By</th></tr></thead>"
+            "<th>Age</th><th>Source</th><th>Reference</th><th>By</th>"
+            '<th><span class="visually-hidden">Action</span></th></tr></thead>'
             "<tbody>{}</tbody></table>",
             body,
         )
@@ -703,6 +723,7 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
             obj = self.get_object(request, object_id)
             if obj is not None:
                 extra_context["steps"] = _steps_for(obj)
+                extra_context["listing"] = selectors.application_listing(obj)
         try:
             with transaction.atomic():
                 return super().changeform_view(request, object_id, form_url, extra_context)
@@ -721,6 +742,11 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
         return [
             path("<int:pk>/step/<str:step>/", view(self.step_view), name="credentialing_step"),
             path("<int:pk>/letter/", view(self.letter_view), name="credentialing_decision_letter"),
+            path(
+                "<int:pk>/verify/<str:item>/",
+                view(self.verify_item_view),
+                name="credentialing_verify_item",
+            ),  # fmt: skip
             path(
                 "<int:pk>/renew/<str:kind>/<int:record_pk>/",
                 view(self.renew_view),
@@ -766,6 +792,46 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
             if application.status in OPEN_STATUSES
             else [],
             "checklist": selectors.verification_checklist(application),
+        }
+        return TemplateResponse(request, "admin/credentialing/step.html", context)
+
+    def verify_item_view(self, request: HttpRequest, pk: int, item: str) -> HttpResponse:
+        """Record one checklist item from its button: today and the item's usual primary source
+        prefilled; the verification service decides (an item not on the checklist is refused)."""
+        application = get_object_or_404(CredentialingApplication, pk=pk)
+        if item not in VerificationItem.values or not self.has_change_permission(
+            request, application
+        ):
+            raise Http404("No such checklist item.")
+        label = VerificationItem(item).label
+        form = step_forms.ChecklistVerificationForm(
+            request.POST or None, initial={"source": DEFAULT_SOURCES.get(item, "")}
+        )
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.verification_record(
+                    application=application, actor=request.user, item=item,
+                    result=data["result"], verified_on=data["verified_on"],
+                    source=data["source"], reference=data["reference"], notes=data["notes"],
+                )  # fmt: skip
+            except ApplicationError as error:
+                for field, problems in (error.errors or {}).items():
+                    if field in form.fields:
+                        for problem in problems:
+                            form.add_error(field, problem)
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, f"{label}: verification recorded.")
+                return HttpResponseRedirect(self._change_url(application) + "#checklist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Record the verification of {label.lower()}: {application}",
+            "application": application,
+            "form": form,
+            "opts": self.model._meta,
+            "original": application,
+            "step": "verify_item",
         }
         return TemplateResponse(request, "admin/credentialing/step.html", context)
 
@@ -962,29 +1028,33 @@ STEPS: dict[str, tuple[str, type[forms.Form], Any]] = {
 }
 
 
-def _steps_for(application: CredentialingApplication) -> list[tuple[str, str]]:
-    """The workflow buttons shown on an application's page for its current status."""
+def _steps_for(application: CredentialingApplication) -> list[tuple[str, str, str]]:
+    """The workflow buttons shown on an application's page for its current status:
+    (url, label, why it is disabled — "" when it can be done)."""
     status = application.status
-    steps: list[tuple[str, str]] = []
+    steps: list[tuple[str, str, str]] = []
     if status in (ApplicationStatus.RECEIVED, ApplicationStatus.VERIFICATION):
-        steps.append(("request", "Request documents"))
+        steps.append(("request", "Request documents", ""))
     if status in (ApplicationStatus.RECEIVED, ApplicationStatus.INCOMPLETE):
-        steps.append(("verify", "Start verification"))
+        steps.append(("verify", "Start verification", ""))
     if status == ApplicationStatus.VERIFICATION:
-        steps.append(("committee", "Send to committee"))
+        # The service's own rule: the button is disabled for exactly the reason it would refuse.
+        refusal = selectors.committee_refusal(application, on=timezone.localdate())
+        steps.append(("committee", "Send to committee", refusal))
     if status == ApplicationStatus.COMMITTEE:
-        steps += [("decide", "Record decision"), ("return", "Return to verification")]
+        steps += [("decide", "Record decision", ""), ("return", "Return to verification", "")]
     if (
         status in DECIDED
         and not CommitteeDecision.objects.filter(
             application=application, notified_on__isnull=False
         ).exists()
     ):
-        steps.append(("notified", "Record notification"))
+        steps.append(("notified", "Record notification", ""))
     if status in OPEN_STATUSES:
-        steps.append(("withdraw", "Withdraw"))
+        steps.append(("withdraw", "Withdraw", ""))
     return [
-        (reverse("admin:credentialing_step", args=[application.pk, s]), label) for s, label in steps
+        (reverse("admin:credentialing_step", args=[application.pk, s]), label, reason)
+        for s, label, reason in steps
     ]
 
 
@@ -1154,6 +1224,7 @@ class ScreeningResultAdmin(AuditedReadAdmin, ReadOnlyAdmin):
                 (
                     reverse("admin:credentialing_screening_review", args=[result.pk]),
                     "Review this match",
+                    "",
                 )
             ]
         return super().change_view(request, object_id, form_url, extra_context)
