@@ -332,6 +332,33 @@ class _ApplicationAdminFormBase(forms.ModelForm):
                 self.initial[f"att_{code}_why"] = current.get("explanation", "")
         if "received_on" in self.fields:
             self.fields["received_on"].initial = timezone.localdate
+        if location := self.fields.get("location"):
+            self._limit_locations(location)
+
+    def _limit_locations(self, field: forms.Field) -> None:
+        """Only the chosen clinic's locations are offered; before a clinic is chosen, every
+        location named with its clinic (clean() refuses another clinic's)."""
+        from providers.models import Location
+
+        locations = Location.objects.select_related("clinic").order_by("clinic__legal_name", "name")
+        if self.instance.pk and self.instance.clinic_id:
+            field.queryset = locations.filter(clinic_id=self.instance.clinic_id)  # type: ignore[attr-defined]
+            field.help_text = f"A location of {self.instance.clinic}."
+        else:
+            field.queryset = locations  # type: ignore[attr-defined]
+            field.label_from_instance = lambda loc: f"{loc.clinic} · {loc}"  # type: ignore[attr-defined]
+            field.help_text = "Must be a location of the clinic the practitioner joins."
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        location = data.get("location")
+        clinic = data.get("clinic") or (self.instance.clinic if self.instance.clinic_id else None)
+        if location is not None and clinic is not None and location.clinic_id != clinic.pk:
+            self.add_error(
+                "location",
+                f"{location.name} belongs to {location.clinic}: choose a location of {clinic}.",
+            )
+        return data
 
     def attestation(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -382,7 +409,6 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
     ]  # fmt: skip
     list_select_related = ["practitioner", "clinic", "assignee"]
     autocomplete_fields = ["practitioner", "clinic"]
-    raw_id_fields = ["location"]
     actions = ["assign_to_me", "request_documents", "start_verification", "send_to_committee",
                "record_decision"]  # fmt: skip
     readonly_fields = ["status", "clock", "checklist", "missing", "decision_panel", "expirables",
