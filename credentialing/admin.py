@@ -57,6 +57,34 @@ from .models import (
 )
 from .permissions import can_decide_application, can_download_attachment
 
+
+def short_hash(value: str) -> str:
+    """A long hash shortened to its first 12 characters, the whole value on hover and a button
+    that copies it (static/js/coop-admin.js): a page of documents fits a laptop's screen."""
+    if not value:
+        return "—"
+    return format_html(
+        '<code class="coop-hash" title="{}">{}…</code> '
+        '<button type="button" class="coop-copy" data-copy="{}" '
+        'aria-label="Copy the full SHA-256 ({}…)">Copy</button>',
+        value,
+        value[:12],
+        value,
+        value[:12],
+    )
+
+
+def matched_record_table(record: dict[str, Any]) -> str:
+    """The exclusion list's line as a labelled two-column table (not raw JSON)."""
+    rows = selectors.matched_record_rows(record or {})
+    if not rows:
+        return "—"
+    return format_html(
+        '<table class="coop-record-table"><tbody>{}</tbody></table>',
+        format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>', rows),
+    )
+
+
 # --- Filters ------------------------------------------------------------------------------
 
 
@@ -195,8 +223,8 @@ class AttachmentInline(admin.TabularInline):
     model = Attachment
     extra = 0
     can_delete = False
-    fields = ["kind", "download", "sha256", "uploaded_by", "uploaded_at"]
-    readonly_fields = ("kind", "download", "sha256", "uploaded_by", "uploaded_at")
+    fields = ["kind", "download", "fingerprint", "uploaded_by", "uploaded_at"]
+    readonly_fields = ("kind", "download", "fingerprint", "uploaded_by", "uploaded_at")
     verbose_name_plural = "documents on file"
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -214,6 +242,10 @@ class AttachmentInline(admin.TabularInline):
             attachment.original_name,
             max(1, attachment.size_bytes // 1024),
         )
+
+    @admin.display(description="SHA-256")
+    def fingerprint(self, attachment: Attachment) -> str:
+        return short_hash(attachment.sha256)
 
 
 class AttachmentUploadInline(admin.TabularInline):
@@ -1156,10 +1188,27 @@ class ScreeningRunAdmin(ReadOnlyAdmin):
                     "practitioners_screened", "clinics_screened", "hits", "started_at"]  # fmt: skip
     list_filter = ["source", "status"]
     inlines = [ScreeningResultInline]
-    readonly_fields = ["source", "file_name", "file_sha256", "file_date", "status", "started_by",
+    change_form_template = "admin/credentialing/screeningrun_change_form.html"
+    readonly_fields = ["source", "file_name", "file_fingerprint", "file_date", "status", "started_by",
                        "started_at", "finished_at", "rows_read", "rows_rejected", "line_error_list",
                        "practitioners_screened", "clinics_screened", "hits", "failure"]  # fmt: skip
     fields = readonly_fields  # type: ignore[assignment]
+
+    @admin.display(description="file SHA-256")
+    def file_fingerprint(self, run: ScreeningRun) -> str:
+        return short_hash(run.file_sha256)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        """While the run works the page counts the lines read and reloads itself every 2 s
+        (a meta refresh: no script, strict CSP); done, it stops and sums the result up."""
+        run = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if run is not None:
+            extra_context["progress"] = selectors.screening_run_progress(run)
+            extra_context["run"] = run
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="lines not read")
     def line_error_list(self, run: ScreeningRun) -> str:
@@ -1223,12 +1272,16 @@ class ScreeningResultAdmin(AuditedReadAdmin, ReadOnlyAdmin):
     search_fields = ["practitioner__npi", "practitioner__last_name", "clinic__legal_name"]
     list_select_related = ["practitioner", "clinic", "run", "reviewed_by"]
     readonly_fields = ["run", "practitioner", "clinic", "outcome", "matched_on", "matched_line",
-                       "matched_record", "review_status", "reviewed_by", "reviewed_at", "review_notes"]  # fmt: skip
+                       "matched_person", "review_status", "reviewed_by", "reviewed_at", "review_notes"]  # fmt: skip
     fields = readonly_fields  # type: ignore[assignment]
     actions = ["review"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).exclude(outcome="clear")
+
+    @admin.display(description="the listed person")
+    def matched_person(self, result: ScreeningResult) -> str:
+        return matched_record_table(result.matched_record)
 
     def get_urls(self) -> list[Any]:
         return [
@@ -1274,7 +1327,8 @@ class ScreeningResultAdmin(AuditedReadAdmin, ReadOnlyAdmin):
                     reverse("admin:credentialing_screeningresult_change", args=[pk])
                 )
         context = {**self.admin_site.each_context(request), "title": f"Review the match: {result}",
-                   "form": form, "opts": self.model._meta, "step": "review", "result": result}  # fmt: skip
+                   "form": form, "opts": self.model._meta, "step": "review", "result": result,
+                   "matched_table": matched_record_table(result.matched_record)}  # fmt: skip
         return TemplateResponse(request, "admin/credentialing/step.html", context)
 
     @admin.action(description="Review the selected match", permissions=["view"])

@@ -205,6 +205,88 @@ def application_expirables(
     return rows
 
 
+# --- Exclusion screening: a run's progress and a match shown to a person ------------------
+
+# Where a running screening reports how far it got: the run's transaction is open until it
+# finishes, so the count lives in the shared cache (Redis), never in a process's memory.
+SCREENING_PROGRESS_KEY = "credentialing:screening-progress:{run_id}"
+
+
+@dataclass(frozen=True)
+class ScreeningProgress:
+    processed: int
+    total: int
+    is_running: bool
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.processed / self.total)) if self.total else 0
+
+
+def screening_run_progress(run: ScreeningRun) -> ScreeningProgress:
+    """Lines of the list read so far out of its total (a finished run: all of them)."""
+    from django.core.cache import cache
+
+    from .models import ScreeningStatus
+
+    if run.status != ScreeningStatus.RUNNING:
+        return ScreeningProgress(run.rows_read, run.rows_read, is_running=False)
+    reported = cache.get(SCREENING_PROGRESS_KEY.format(run_id=run.pk)) or {}
+    return ScreeningProgress(
+        int(reported.get("processed", 0)), int(reported.get("total", 0)), is_running=True
+    )
+
+
+# The listed person's fields in the order a reviewer compares them, labelled (LEIE and SAM).
+MATCHED_RECORD_LABELS: list[tuple[str, str]] = [
+    ("LASTNAME", "Last name"), ("FIRSTNAME", "First name"), ("MIDNAME", "Middle name"),
+    ("Last", "Last name"), ("First", "First name"), ("Middle", "Middle name"),
+    ("BUSNAME", "Business name"), ("Name", "Name"), ("Classification", "Classification"),
+    ("DOB", "Date of birth"), ("NPI", "NPI"), ("UPIN", "UPIN"),
+    ("GENERAL", "General category"), ("SPECIALTY", "Specialty"),
+    ("ADDRESS", "Address"), ("Address 1", "Address"), ("Address 2", "Address (line 2)"),
+    ("CITY", "City"), ("City", "City"), ("STATE", "State"), ("State / Province", "State"),
+    ("ZIP", "ZIP code"), ("Zip Code", "ZIP code"),
+    ("EXCLTYPE", "Exclusion type"), ("Exclusion Type", "Exclusion type"),
+    ("EXCLDATE", "Exclusion date"), ("Active Date", "Exclusion date"),
+    ("REINDATE", "Reinstatement date"), ("Termination Date", "Termination date"),
+    ("WAIVERDATE", "Waiver date"), ("WVRSTATE", "Waiver state"),
+    ("Record Status", "Record status"), ("Excluding Agency", "Excluding agency"),
+    ("SAM Number", "SAM number"), ("Unique Entity ID", "Unique Entity ID"),
+]  # fmt: skip
+_LEIE_DATES = {"DOB", "EXCLDATE", "REINDATE", "WAIVERDATE"}
+
+
+def _readable_value(key: str, value: str) -> str:
+    from datetime import datetime
+
+    value = (value or "").strip()
+    if key in _LEIE_DATES and len(value) == 8 and value.isdigit():
+        if value == "00000000":
+            return ""
+        try:
+            return f"{datetime.strptime(value, '%Y%m%d').date():%m/%d/%Y}"  # noqa: DTZ007
+        except ValueError:
+            return value
+    return value
+
+
+def matched_record_rows(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) of a matched list line, known fields first in a reviewer's order, then any
+    other column as the list names it; empty values are left out."""
+    rows: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for key, label in MATCHED_RECORD_LABELS:
+        if key in record:
+            seen.add(key)
+            if value := _readable_value(key, str(record[key] or "")):
+                rows.append((label, value))
+    for key, raw in record.items():
+        if key not in seen and (value := str(raw or "").strip()):
+            rows.append((key.replace("_", " ").strip().capitalize(), value))
+    return rows
+
+
 # --- After approval: what still stands between the subject and the directory ---------------
 
 
@@ -535,6 +617,7 @@ def open_tasks() -> QuerySet[StaffTask]:
 __all__ = [
     "CLINIC_ITEMS", "PRACTITIONER_ITEMS", "ChecklistRow", "Clock", "Dashboard",
     "application_clock", "application_expirables", "application_list", "checklist_problems",
-    "Listing", "Obstacle", "application_listing", "committee_refusal", "dashboard", "open_tasks",
+    "Listing", "Obstacle", "SCREENING_PROGRESS_KEY", "ScreeningProgress", "matched_record_rows",
+    "screening_run_progress", "application_listing", "committee_refusal", "dashboard", "open_tasks",
     "overdue_q", "verification_checklist",
 ]  # fmt: skip
