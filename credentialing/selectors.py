@@ -352,7 +352,7 @@ def _clinic_obstacle(clinic: Any) -> Obstacle | None:
         return Obstacle(
             f"The clinic's own application (#{own.pk}) is not approved yet: "
             f"{own.get_status_display().lower()}.",
-            "Your clinic's own credentialing application must be approved first.",
+            "Your clinic’s own credentialing application must be approved first.",
             _admin_url("credentialing_credentialingapplication_change", own.pk),
             "Work the clinic's application",
         )
@@ -394,9 +394,13 @@ def application_listing(application: CredentialingApplication) -> Listing | None
                     "Add a location",
                 )
             )
-        since = (
-            None if blocking else (_activated_on(clinic.status_events) or application.decided_on)
-        )
+        since = None
+        if not blocking:
+            since = (
+                _activated_on(clinic.status_events)
+                or application.decided_on
+                or timezone.localdate(clinic.created_at)
+            )
         return Listing(listed_since=since, blocking=blocking, pending=pending)
 
     practitioner: Any = application.practitioner
