@@ -275,7 +275,7 @@ class VerificationInlineForm(forms.ModelForm):
     class Meta:
         model = Verification
         fields = ["item", "result", "verified_on", "source", "reference", "document", "notes"]
-        widgets = {"notes": forms.TextInput(attrs={"size": 30})}
+        widgets = {"notes": forms.TextInput(attrs={"size": 16})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -596,14 +596,14 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
         rows = []
         for row in selectors.verification_checklist(obj, on=on):
             verification = row.verification
+            action: str = ""
             if is_open and row.state in ("missing", "stale", "unable"):
                 action = format_html(
-                    '<a class="button coop-record" href="{}">Record {}</a>',
+                    '<a class="button coop-record" href="{}">Record'
+                    '<span class="coop-sr"> {}</span></a>',
                     reverse("admin:credentialing_verify_item", args=[obj.pk, row.item]),
                     row.label,
                 )
-            else:
-                action = ""
             rows.append(
                 (
                     row.label + ("" if row.required else " (optional)"),
@@ -635,7 +635,7 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
             rows,
         )
         return format_html(
-            '<table id="checklist"><thead><tr><th>Item</th><th>State</th><th>Verified on</th>'
+            '<table id="checklist" class="coop-checklist"><thead><tr><th>Item</th><th>State</th><th>Verified on</th>'
             "<th>Age</th><th>Source</th><th>Reference</th><th>By</th>"
             '<th><span class="visually-hidden">Action</span></th></tr></thead>'
             "<tbody>{}</tbody></table>",

@@ -394,7 +394,7 @@ def application_listing(application: CredentialingApplication) -> Listing | None
                     "Add a location",
                 )
             )
-        since = None
+        since: date | None = None
         if not blocking:
             since = (
                 _activated_on(clinic.status_events)
@@ -447,7 +447,7 @@ def application_listing(application: CredentialingApplication) -> Listing | None
                 "Open the practitioner",
             )
         )
-    since: date | None = None
+    since = None
     if not blocking and first_role is not None:
         dates = [first_role.start_date, _activated_on(practitioner.status_events)]
         dates.append(_activated_on(first_role.location.clinic.status_events))
