@@ -884,7 +884,7 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
                 return HttpResponseRedirect(self._change_url(application) + "#checklist")
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Record the verification of {label.lower()}: {application}",
+            "title": f"Record the verification — {label}: {application}",
             "application": application,
             "form": form,
             "opts": self.model._meta,

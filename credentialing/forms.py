@@ -119,10 +119,13 @@ class ChecklistVerificationForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         label="Verified on",
     )
-    source = forms.CharField(max_length=200, label="Primary source")
+    source = forms.CharField(
+        max_length=200, label="Primary source", widget=forms.TextInput(attrs={"size": 50})
+    )
     reference = forms.CharField(
         max_length=200,
         label="Reference",
+        widget=forms.TextInput(attrs={"size": 50}),
         help_text="Confirmation number, query id or web address of the check.",
     )
     notes = forms.CharField(

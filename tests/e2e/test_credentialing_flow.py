@@ -157,9 +157,10 @@ def test_the_application_page_fits_a_1366_screen(page, live_server, make_user):
     same = application.attachments.filter(sha256=sha).count()  # the tests' PDFs are one file
     assert page.locator(f'button[data-copy="{sha}"]').count() == same
     assert page.locator("#checklist a.coop-record").count() == 7
-    assert "is not possible yet: 7 verifications outstanding" in page.locator(
-        ".coop-blocked"
-    ).inner_text()
+    assert (
+        "is not possible yet: 7 verifications outstanding"
+        in page.locator(".coop-blocked").inner_text()
+    )
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
 
     # The checklist's button: today and the usual source are there; a reference completes it.
@@ -168,7 +169,7 @@ def test_the_application_page_fits_a_1366_screen(page, live_server, make_user):
         "DEA Diversion Control registration validation"
     )
     page.get_by_label("Reference").fill("DEA-LOOKUP-77")
-    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name="Record the verification").click()
     page.wait_for_load_state()
     assert "DEA registration: verification recorded." in page.locator(".messagelist").inner_text()
     assert "DEA-LOOKUP-77" in page.locator("#checklist").inner_text()
