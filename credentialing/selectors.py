@@ -352,7 +352,7 @@ def _clinic_obstacle(clinic: Any) -> Obstacle | None:
         return Obstacle(
             f"The clinic's own application (#{own.pk}) is not approved yet: "
             f"{own.get_status_display().lower()}.",
-            "Your clinic’s own credentialing application must be approved first.",
+            "Your clinic’s own credentialing application must be approved.",
             _admin_url("credentialing_credentialingapplication_change", own.pk),
             "Work the clinic's application",
         )

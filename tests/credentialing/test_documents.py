@@ -367,7 +367,7 @@ def test_an_approval_not_yet_listed_says_what_must_happen_first(practitioner):
     assert "You are not listed in the cooperative’s directory yet." in text
     assert (
         "Before you are listed, the following must happen first: "
-        "Your clinic’s own credentialing application must be approved first."
+        "Your clinic’s own credentialing application must be approved."
     ) in text
     assert "From that date you are listed" not in text
     assert "your recredentialing is due on November 24, 2029." in text
