@@ -33,6 +33,7 @@ from . import forms as step_forms
 from . import selectors, services
 from .models import (
     ATTESTATION_QUESTIONS,
+    DEFAULT_SOURCES,
     OPEN_STATUSES,
     ApplicationEvent,
     ApplicationStatus,
@@ -56,9 +57,38 @@ from .models import (
     SubjectType,
     TaskStatus,
     Verification,
+    VerificationItem,
     WorkHistory,
 )
 from .permissions import can_decide_application, can_download_attachment
+
+
+def short_hash(value: str) -> str:
+    """A long hash shortened to its first 12 characters, the whole value on hover and a button
+    that copies it (static/js/coop-admin.js): a page of documents fits a laptop's screen."""
+    if not value:
+        return "—"
+    return format_html(
+        '<code class="coop-hash" title="{}">{}…</code> '
+        '<button type="button" class="coop-copy" data-copy="{}" '
+        'aria-label="Copy the full SHA-256 ({}…)">Copy</button>',
+        value,
+        value[:12],
+        value,
+        value[:12],
+    )
+
+
+def matched_record_table(record: dict[str, Any]) -> str:
+    """The exclusion list's line as a labelled two-column table (not raw JSON)."""
+    rows = selectors.matched_record_rows(record or {})
+    if not rows:
+        return "—"
+    return format_html(
+        '<table class="coop-record-table"><tbody>{}</tbody></table>',
+        format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>', rows),
+    )
+
 
 # --- Filters ------------------------------------------------------------------------------
 
@@ -198,8 +228,8 @@ class AttachmentInline(admin.TabularInline):
     model = Attachment
     extra = 0
     can_delete = False
-    fields = ["kind", "download", "sha256", "uploaded_by", "uploaded_at"]
-    readonly_fields = ("kind", "download", "sha256", "uploaded_by", "uploaded_at")
+    fields = ["kind", "download", "fingerprint", "uploaded_by", "uploaded_at"]
+    readonly_fields = ("kind", "download", "fingerprint", "uploaded_by", "uploaded_at")
     verbose_name_plural = "documents on file"
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -217,6 +247,10 @@ class AttachmentInline(admin.TabularInline):
             attachment.original_name,
             max(1, attachment.size_bytes // 1024),
         )
+
+    @admin.display(description="SHA-256")
+    def fingerprint(self, attachment: Attachment) -> str:
+        return short_hash(attachment.sha256)
 
 
 class AttachmentUploadInline(admin.TabularInline):
@@ -246,7 +280,7 @@ class VerificationInlineForm(forms.ModelForm):
     class Meta:
         model = Verification
         fields = ["item", "result", "verified_on", "source", "reference", "document", "notes"]
-        widgets = {"notes": forms.TextInput(attrs={"size": 30})}
+        widgets = {"notes": forms.TextInput(attrs={"size": 16})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -347,6 +381,33 @@ class _ApplicationAdminFormBase(forms.ModelForm):
                     .order_by("first_name", "last_name", "username")
                 )
             assignee.queryset = people
+        if location := self.fields.get("location"):
+            self._limit_locations(location)
+
+    def _limit_locations(self, field: forms.Field) -> None:
+        """Only the chosen clinic's locations are offered; before a clinic is chosen, every
+        location named with its clinic (clean() refuses another clinic's)."""
+        from providers.models import Location
+
+        locations = Location.objects.select_related("clinic").order_by("clinic__legal_name", "name")
+        if self.instance.pk and self.instance.clinic_id:
+            field.queryset = locations.filter(clinic_id=self.instance.clinic_id)  # type: ignore[attr-defined]
+            field.help_text = f"A location of {self.instance.clinic}."
+        else:
+            field.queryset = locations  # type: ignore[attr-defined]
+            field.label_from_instance = lambda loc: f"{loc.clinic} · {loc}"  # type: ignore[attr-defined]
+            field.help_text = "Must be a location of the clinic the practitioner joins."
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        location = data.get("location")
+        clinic = data.get("clinic") or (self.instance.clinic if self.instance.clinic_id else None)
+        if location is not None and clinic is not None and location.clinic_id != clinic.pk:
+            self.add_error(
+                "location",
+                f"{location.name} belongs to {location.clinic}: choose a location of {clinic}.",
+            )
+        return data
 
     def attestation(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -397,7 +458,6 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
     ]  # fmt: skip
     list_select_related = ["practitioner", "clinic", "assignee"]
     autocomplete_fields = ["practitioner", "clinic"]
-    raw_id_fields = ["location"]
     actions = ["assign_to_me", "request_documents", "start_verification", "send_to_committee",
                "record_decision"]  # fmt: skip
     readonly_fields = ["status", "clock", "checklist", "missing", "decision_panel", "expirables",
@@ -550,12 +610,23 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
 
     @admin.display(description="checklist")
     def checklist(self, obj: CredentialingApplication) -> str:
+        """Each item's state; a done item says who checked it, when and where; an outstanding
+        one has its button to record the check (today and the usual source prefilled)."""
         on = obj.decided_on or timezone.localdate()
         colours = {"ok": "coop-ok", "adverse": "coop-warn", "missing": "coop-alert",
                    "stale": "coop-alert", "unable": "coop-alert"}  # fmt: skip
+        is_open = obj.status in OPEN_STATUSES
         rows = []
         for row in selectors.verification_checklist(obj, on=on):
             verification = row.verification
+            action: str = ""
+            if is_open and row.state in ("missing", "stale", "unable"):
+                action = format_html(
+                    '<a class="button coop-record" href="{}">Record'
+                    '<span class="coop-sr"> {}</span></a>',
+                    reverse("admin:credentialing_verify_item", args=[obj.pk, row.item]),
+                    row.label,
+                )
             rows.append(
                 (
                     row.label + ("" if row.required else " (optional)"),
@@ -571,18 +642,25 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
                     )
                     if verification
                     else "",
-                    verification.verified_by if verification and verification.verified_by else "",
+                    (
+                        verification.verified_by.get_full_name()
+                        or verification.verified_by.get_username()
+                    )
+                    if verification and verification.verified_by
+                    else "",
+                    action,
                 )
             )
         body = format_html_join(
             "",
             '<tr><td>{}</td><td class="{} coop-strong">{}</td><td>{}</td><td>{}</td>'
-            "<td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             rows,
         )
         return format_html(
-            '<table id="checklist"><thead><tr><th>Item</th><th>State</th><th>Verified on</th>'
-            "<th>Age</th><th>Source</th><th>Reference</th><th>By</th></tr></thead>"
+            '<table id="checklist" class="coop-checklist"><thead><tr><th>Item</th><th>State</th><th>Verified on</th>'
+            "<th>Age</th><th>Source</th><th>Reference</th><th>By</th>"
+            '<th><span class="visually-hidden">Action</span></th></tr></thead>'
             "<tbody>{}</tbody></table>",
             body,
         )
@@ -726,6 +804,7 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
             obj = self.get_object(request, object_id)
             if obj is not None:
                 extra_context["steps"] = _steps_for(obj)
+                extra_context["listing"] = selectors.application_listing(obj)
         try:
             with transaction.atomic():
                 return super().changeform_view(request, object_id, form_url, extra_context)
@@ -744,6 +823,11 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
         return [
             path("<int:pk>/step/<str:step>/", view(self.step_view), name="credentialing_step"),
             path("<int:pk>/letter/", view(self.letter_view), name="credentialing_decision_letter"),
+            path(
+                "<int:pk>/verify/<str:item>/",
+                view(self.verify_item_view),
+                name="credentialing_verify_item",
+            ),  # fmt: skip
             path(
                 "<int:pk>/renew/<str:kind>/<int:record_pk>/",
                 view(self.renew_view),
@@ -789,6 +873,46 @@ class CredentialingApplicationAdmin(AuditedReadAdmin):
             if application.status in OPEN_STATUSES
             else [],
             "checklist": selectors.verification_checklist(application),
+        }
+        return TemplateResponse(request, "admin/credentialing/step.html", context)
+
+    def verify_item_view(self, request: HttpRequest, pk: int, item: str) -> HttpResponse:
+        """Record one checklist item from its button: today and the item's usual primary source
+        prefilled; the verification service decides (an item not on the checklist is refused)."""
+        application = get_object_or_404(CredentialingApplication, pk=pk)
+        if item not in VerificationItem.values or not self.has_change_permission(
+            request, application
+        ):
+            raise Http404("No such checklist item.")
+        label = VerificationItem(item).label
+        form = step_forms.ChecklistVerificationForm(
+            request.POST or None, initial={"source": DEFAULT_SOURCES.get(item, "")}
+        )
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.verification_record(
+                    application=application, actor=request.user, item=item,
+                    result=data["result"], verified_on=data["verified_on"],
+                    source=data["source"], reference=data["reference"], notes=data["notes"],
+                )  # fmt: skip
+            except ApplicationError as error:
+                for field, problems in (error.errors or {}).items():
+                    if field in form.fields:
+                        for problem in problems:
+                            form.add_error(field, problem)
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, f"{label}: verification recorded.")
+                return HttpResponseRedirect(self._change_url(application) + "#checklist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Record the verification — {label}: {application}",
+            "application": application,
+            "form": form,
+            "opts": self.model._meta,
+            "original": application,
+            "step": "verify_item",
         }
         return TemplateResponse(request, "admin/credentialing/step.html", context)
 
@@ -985,29 +1109,33 @@ STEPS: dict[str, tuple[str, type[forms.Form], Any]] = {
 }
 
 
-def _steps_for(application: CredentialingApplication) -> list[tuple[str, str]]:
-    """The workflow buttons shown on an application's page for its current status."""
+def _steps_for(application: CredentialingApplication) -> list[tuple[str, str, str]]:
+    """The workflow buttons shown on an application's page for its current status:
+    (url, label, why it is disabled — "" when it can be done)."""
     status = application.status
-    steps: list[tuple[str, str]] = []
+    steps: list[tuple[str, str, str]] = []
     if status in (ApplicationStatus.RECEIVED, ApplicationStatus.VERIFICATION):
-        steps.append(("request", "Request documents"))
+        steps.append(("request", "Request documents", ""))
     if status in (ApplicationStatus.RECEIVED, ApplicationStatus.INCOMPLETE):
-        steps.append(("verify", "Start verification"))
+        steps.append(("verify", "Start verification", ""))
     if status == ApplicationStatus.VERIFICATION:
-        steps.append(("committee", "Send to committee"))
+        # The service's own rule: the button is disabled for exactly the reason it would refuse.
+        refusal = selectors.committee_refusal(application, on=timezone.localdate())
+        steps.append(("committee", "Send to committee", refusal))
     if status == ApplicationStatus.COMMITTEE:
-        steps += [("decide", "Record decision"), ("return", "Return to verification")]
+        steps += [("decide", "Record decision", ""), ("return", "Return to verification", "")]
     if (
         status in DECIDED
         and not CommitteeDecision.objects.filter(
             application=application, notified_on__isnull=False
         ).exists()
     ):
-        steps.append(("notified", "Record notification"))
+        steps.append(("notified", "Record notification", ""))
     if status in OPEN_STATUSES:
-        steps.append(("withdraw", "Withdraw"))
+        steps.append(("withdraw", "Withdraw", ""))
     return [
-        (reverse("admin:credentialing_step", args=[application.pk, s]), label) for s, label in steps
+        (reverse("admin:credentialing_step", args=[application.pk, s]), label, reason)
+        for s, label, reason in steps
     ]
 
 
@@ -1083,10 +1211,27 @@ class ScreeningRunAdmin(ReadOnlyAdmin):
                     "practitioners_screened", "clinics_screened", "hits", "started_at"]  # fmt: skip
     list_filter = ["source", "status"]
     inlines = [ScreeningResultInline]
-    readonly_fields = ["source", "file_name", "file_sha256", "file_date", "status", "started_by",
+    change_form_template = "admin/credentialing/screeningrun_change_form.html"
+    readonly_fields = ["source", "file_name", "file_fingerprint", "file_date", "status", "started_by",
                        "started_at", "finished_at", "rows_read", "rows_rejected", "line_error_list",
                        "practitioners_screened", "clinics_screened", "hits", "failure"]  # fmt: skip
     fields = readonly_fields  # type: ignore[assignment]
+
+    @admin.display(description="file SHA-256")
+    def file_fingerprint(self, run: ScreeningRun) -> str:
+        return short_hash(run.file_sha256)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        """While the run works the page counts the lines read and reloads itself every 2 s
+        (a meta refresh: no script, strict CSP); done, it stops and sums the result up."""
+        run = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if run is not None:
+            extra_context["progress"] = selectors.screening_run_progress(run)
+            extra_context["run"] = run
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="lines not read")
     def line_error_list(self, run: ScreeningRun) -> str:
@@ -1150,12 +1295,16 @@ class ScreeningResultAdmin(AuditedReadAdmin, ReadOnlyAdmin):
     search_fields = ["practitioner__npi", "practitioner__last_name", "clinic__legal_name"]
     list_select_related = ["practitioner", "clinic", "run", "reviewed_by"]
     readonly_fields = ["run", "practitioner", "clinic", "outcome", "matched_on", "matched_line",
-                       "matched_record", "review_status", "reviewed_by", "reviewed_at", "review_notes"]  # fmt: skip
+                       "matched_person", "review_status", "reviewed_by", "reviewed_at", "review_notes"]  # fmt: skip
     fields = readonly_fields  # type: ignore[assignment]
     actions = ["review"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).exclude(outcome="clear")
+
+    @admin.display(description="the listed person")
+    def matched_person(self, result: ScreeningResult) -> str:
+        return matched_record_table(result.matched_record)
 
     def get_urls(self) -> list[Any]:
         return [
@@ -1177,6 +1326,7 @@ class ScreeningResultAdmin(AuditedReadAdmin, ReadOnlyAdmin):
                 (
                     reverse("admin:credentialing_screening_review", args=[result.pk]),
                     "Review this match",
+                    "",
                 )
             ]
         return super().change_view(request, object_id, form_url, extra_context)
@@ -1200,7 +1350,8 @@ class ScreeningResultAdmin(AuditedReadAdmin, ReadOnlyAdmin):
                     reverse("admin:credentialing_screeningresult_change", args=[pk])
                 )
         context = {**self.admin_site.each_context(request), "title": f"Review the match: {result}",
-                   "form": form, "opts": self.model._meta, "step": "review", "result": result}  # fmt: skip
+                   "form": form, "opts": self.model._meta, "step": "review", "result": result,
+                   "matched_table": matched_record_table(result.matched_record)}  # fmt: skip
         return TemplateResponse(request, "admin/credentialing/step.html", context)
 
     @admin.action(description="Review the selected match", permissions=["view"])

@@ -30,6 +30,7 @@ from credentialing.models import (
     VerificationItem,
 )
 from credentialing.models.verification import RECREDENTIALING_MONTHS
+from credentialing.selectors import application_listing as listing_of
 
 TEMPLATE = "credentialing/pdf/decision_letter.html"
 STYLESHEET = "credentialing/letter.css"
@@ -133,6 +134,12 @@ def decision_letter_context(decision: CommitteeDecision) -> dict[str, Any]:
     if is_practitioner and application.location is not None:
         listed_at = application.location.name
 
+    # The letter says "listed from that date" only when it is so; otherwise what must happen first.
+    listing = listing_of(application) if is_approved else None
+    is_listed = bool(listing and listing.is_listed)
+    listed_from = ""
+    if listing is not None and listing.listed_since is not None:
+        listed_from = _long_date(max(listing.listed_since, decision.decided_on))
     phone = getattr(settings, "PROVIDER_SERVICES_PHONE", settings.MEMBER_SERVICES_PHONE)
     recipient = addressee[0] if addressee else "the applicant"
     identity = "|".join(
@@ -165,6 +172,11 @@ def decision_letter_context(decision: CommitteeDecision) -> dict[str, Any]:
         ),
         "recredentialing_months": RECREDENTIALING_MONTHS,
         "listed_at": listed_at,
+        "is_listed": is_listed,
+        "listed_from": listed_from,
+        "listed_from_effective_date": listed_from == letter_date,
+        "before_listing": [o.applicant_text for o in listing.blocking] if listing else [],
+        "before_chosen": [o.applicant_text for o in listing.pending] if listing else [],
         "expirables": expirables,
         "reasons": _paragraphs(decision.notes) if not is_approved else [],
         "reconsideration_days": RECONSIDERATION_DAYS,

@@ -104,3 +104,32 @@ class ReviewForm(forms.Form):
         widget=forms.RadioSelect,
     )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ChecklistVerificationForm(forms.Form):
+    """One checklist item's verification: today and the item's usual primary source prefilled."""
+
+    result = forms.ChoiceField(
+        choices=VerificationResult.choices,
+        initial=VerificationResult.VERIFIED,
+        widget=forms.RadioSelect,
+    )
+    verified_on = forms.DateField(
+        initial=timezone.localdate,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label="Verified on",
+    )
+    source = forms.CharField(
+        max_length=200, label="Primary source", widget=forms.TextInput(attrs={"size": 50})
+    )
+    reference = forms.CharField(
+        max_length=200,
+        label="Reference",
+        widget=forms.TextInput(attrs={"size": 50}),
+        help_text="Confirmation number, query id or web address of the check.",
+    )
+    notes = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required for an adverse finding or when it could not be verified.",
+    )

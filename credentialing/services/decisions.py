@@ -30,7 +30,7 @@ from ..models import (
     VerificationResult,
 )
 from ..permissions import can_decide_application
-from ..selectors import _required_items, checklist_problems
+from ..selectors import _required_items, checklist_problems, committee_refusal
 from .applications import (
     _check_move,
     _locked,
@@ -110,11 +110,13 @@ def application_send_to_committee(
     application = _locked(application)
     _check_move(application, ApplicationStatus.COMMITTEE)
     if application.status == ApplicationStatus.VERIFICATION:
-        problems = checklist_problems(application, on=timezone.localdate())
-        if problems:
+        today = timezone.localdate()
+        refusal = committee_refusal(application, on=today)
+        if refusal:
+            # The same words the application's page shows beside the disabled button.
             raise ApplicationError(
-                "Verification is not finished: " + "; ".join(problems) + ".",
-                errors={"verifications": problems},
+                f"Verification is not finished: {refusal}.",
+                errors={"verifications": checklist_problems(application, on=today)},
             )
     return _move(
         application,

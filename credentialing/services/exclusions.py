@@ -21,6 +21,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.db.models import Model, Q
@@ -49,6 +50,7 @@ from ..models import (
     TaskKind,
     TaskStatus,
 )
+from ..selectors import SCREENING_PROGRESS_KEY
 from .exclusion_files import (
     ExclusionRecord,
     Subject,
@@ -252,10 +254,27 @@ def _decisions(source: str, subjects: list[Subject]) -> dict[tuple[Subject, str]
     }
 
 
+# A running screening reports its progress every this many lines of the list.
+PROGRESS_EVERY_LINES = 500
+
+
+def _progress_report(run: ScreeningRun, processed: int, total: int) -> None:
+    """Tell the run's page how far the screening got (shared cache: the run's own row is
+    locked in a transaction that commits only when it is done)."""
+    cache.set(
+        SCREENING_PROGRESS_KEY.format(run_id=run.pk),
+        {"processed": processed, "total": total},
+        timeout=24 * 3600,
+    )
+
+
 def _screen(run: ScreeningRun, actor: Any) -> None:
     practitioners, clinics = subjects_to_screen()
     index = SubjectIndex(practitioners, clinics)
     found: dict[Subject, list[tuple[str, ExclusionRecord]]] = defaultdict(list)
+    with run.file.open("rb") as handle:
+        total = max(sum(1 for _ in handle) - 1, 0)  # the lines after the header
+    _progress_report(run, 0, total)
     with run.file.open("rb") as handle:
         # Reinstatements and terminations count as of the day of the screening (the run's
         # start), not of the list: a monthly rescreen of an older file sees the ones since.
@@ -265,6 +284,9 @@ def _screen(run: ScreeningRun, actor: Any) -> None:
         for record in parsed:
             for subject, matched_on in index.matches(record):
                 found[subject].append((matched_on, record))
+            if record.line % PROGRESS_EVERY_LINES == 0:
+                _progress_report(run, min(record.line - 1, total), total)
+    _progress_report(run, total, total)
     if parsed.rows_read == parsed.rows_rejected:
         raise ApplicationError("The file has no readable rows: nobody was screened against it.")
     decisions = _decisions(run.source, list(found))

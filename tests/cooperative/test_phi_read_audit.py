@@ -293,6 +293,7 @@ MEMBER_DATA_ADMIN = {
     "advocacy.billreview", "advocacy.referral",
     "payouts.statement",
     # a practitioner's credentialing file and exclusion matches: personal data, audited alike
+    # (the model's admin sub-pages go with it: step/, verify/<item>/, letter/, renew/, attachment/)
     "credentialing.credentialingapplication", "credentialing.screeningresult",
     "credentialing.changerequest",
 }  # fmt: skip

@@ -50,8 +50,19 @@ def test_admin_pages_of_an_application_show_clock_checklist_and_steps(
     assert f"complete on {today():%m/%d/%Y}: 0 day(s) so far" in page
     assert f"due by {today() + timedelta(days=10):%m/%d/%Y}" in page
     assert "not verified yet" in page
-    assert "Send to committee" in page
+    # Not possible yet: the button is disabled, with the service's own reason beside it.
+    assert reverse("admin:credentialing_step", args=[application.pk, "committee"]) not in page
+    assert (
+        "<strong>Send to committee</strong> is not possible yet: 7 verifications outstanding: "
+        "License, Education and training, Work history, Malpractice history (NPDB), "
+        "OIG exclusion (LEIE), SAM exclusion, NPI (NPPES)." in page
+    )
+    verify_everything(application, actor=staff)
+    page = client.get(
+        _admin_url("credentialingapplication_change", application.pk)
+    ).content.decode()
     assert reverse("admin:credentialing_step", args=[application.pk, "committee"]) in page
+    assert "is not possible yet" not in page
 
 
 def test_the_admin_step_pages_move_an_application_to_approval(

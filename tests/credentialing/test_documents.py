@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from pypdf import PdfReader
 
-from credentialing.documents import decision_letter_context, decision_letter_pdf
+from credentialing.documents import _long_date, decision_letter_context, decision_letter_pdf
 from credentialing.models import (
     ApplicationKind,
     ApplicationStatus,
@@ -21,7 +21,12 @@ from credentialing.models import (
     VerificationItem,
     VerificationResult,
 )
-from tests.providers.factories import ClinicFactory, LocationFactory, PractitionerFactory
+from tests.providers.factories import (
+    ClinicFactory,
+    LocationFactory,
+    PractitionerFactory,
+    RoleFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +100,8 @@ def approved(practitioner, clinic):
         location=location,
         status=ApplicationStatus.APPROVED,
     )
+    # The approval opened the practitioner's role there: listed.
+    RoleFactory(practitioner=practitioner, location=location, start_date=date(2026, 11, 1))
     # An earlier license check, superseded by the re-check: only the latest is listed.
     verify(application, VerificationItem.LICENSE, date(2026, 11, 3), "Outdated board lookup")
     verify(application, VerificationItem.LICENSE, date(2026, 11, 9), "Texas Medical Board")
@@ -142,7 +149,7 @@ def test_approved_letter_text(approved):
     assert "Dear Dr. Nguyen," in text
     assert "Welcome to the cooperative’s provider network." in text
     assert "Your participation is effective November 24, 2026." in text
-    assert "listed in the cooperative’s directory at Midtown" in text
+    assert "From that date you are listed in the cooperative’s directory at Midtown" in text
     assert "your recredentialing is due on November 24, 2029." in text
     assert "Please keep your license, DEA registration and malpractice insurance current" in text
     assert "We monitor their expiration dates" in text
@@ -261,6 +268,7 @@ def test_denial_without_notes_says_so(practitioner, clinic):
 def test_clinic_letter_is_addressed_to_the_clinic(clinic):
     clinic.group_npi = None
     clinic.save(update_fields=["group_npi"])
+    LocationFactory(clinic=clinic)
     application = make_application(
         clinic=clinic, status=ApplicationStatus.APPROVED, kind=ApplicationKind.RECREDENTIALING
     )
@@ -275,7 +283,11 @@ def test_clinic_letter_is_addressed_to_the_clinic(clinic):
     assert "NPI" not in text
     assert "Dear colleagues," in text
     assert "approved your recredentialing application on November 24, 2026." in text
-    assert "your clinic is listed in the cooperative’s directory" in text
+    # Active since it was created (today), after the decision: listed from today, not before.
+    assert (
+        f"From {_long_date(timezone.localdate())} your clinic is listed in the cooperative’s"
+        in (text)
+    )
     assert "Please keep your facility license, accreditation and liability insurance current" in (
         text
     )
@@ -310,8 +322,9 @@ def test_recredentialing_due_from_a_leap_day_falls_on_the_last_of_february(appro
     assert context["recredentialing_due"] == "February 28, 2031"
 
 
-def test_context_takes_two_queries(approved, django_assert_num_queries):
-    with django_assert_num_queries(2):
+def test_context_takes_twelve_queries(approved, django_assert_num_queries):
+    # 2 for the application and its verifications, 10 for what still stands before the listing.
+    with django_assert_num_queries(12):
         context = decision_letter_context(approved)
 
     assert [row["item"] for row in context["verifications"]] == [
@@ -331,3 +344,43 @@ def test_same_decision_renders_the_same_bytes(denied):
     assert metadata["/CreationDate"].startswith("D:20261124")
     assert metadata["/ModDate"].startswith("D:20261124")
     assert metadata["/Title"] == "Credentialing decision — Avery Nguyen, MD"
+
+
+def test_an_approval_not_yet_listed_says_what_must_happen_first(practitioner):
+    """The clinic's own application is still open: the letter does not claim a listing."""
+    clinic = ClinicFactory(status="credentialing", legal_name="Gulf Coast Care PLLC")
+    location = LocationFactory(clinic=clinic, name="Bellaire")
+    CredentialingApplication.objects.create(
+        subject_type=SubjectType.CLINIC, clinic=clinic, status=ApplicationStatus.VERIFICATION,
+        received_on=date(2026, 11, 2), stage_entered_at=timezone.now(),
+    )  # fmt: skip
+    application = make_application(
+        practitioner=practitioner, clinic=clinic, location=location,
+        status=ApplicationStatus.APPROVED,
+    )  # fmt: skip
+    RoleFactory(practitioner=practitioner, location=location, start_date=date(2026, 11, 1))
+    decision = decide(application, Decision.APPROVED)
+
+    text = pdf_text(decision_letter_pdf(decision=decision))
+
+    assert "LISTED IN THE DIRECTORY Not yet: see below" in text
+    assert "You are not listed in the cooperative’s directory yet." in text
+    assert (
+        "Before you are listed, the following must happen first: "
+        "Your clinic’s own credentialing application must be approved."
+    ) in text
+    assert "From that date you are listed" not in text
+    assert "your recredentialing is due on November 24, 2029." in text
+    assert (
+        "Before members can choose you as their primary care provider: A rate agreement "
+        "between your clinic and the cooperative must be in force."
+    ) in text
+
+
+def test_a_listed_approval_says_listed_from_that_date(approved):
+    context = decision_letter_context(approved)
+
+    assert (context["is_listed"], context["listed_from"], context["before_listing"]) == (
+        True, "November 24, 2026", [],
+    )  # fmt: skip
+    assert context["listed_from_effective_date"] is True

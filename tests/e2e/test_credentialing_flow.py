@@ -67,12 +67,11 @@ def test_received_to_approved_through_the_admin(
     assert "verification started" in page.locator(".messagelist").inner_text()
     assert "0 day(s) so far" in page.locator("#clock").inner_text()
 
-    # Committee refuses while the checklist is not done.
-    page.get_by_role("link", name="Send to committee").click()
-    page.get_by_role("button", name="Confirm").click()
-    page.wait_for_load_state()
-    assert "Verification is not finished" in page.locator(".errornote").inner_text()
-    page.goto(change_url)
+    # The committee step is disabled, with the reason, while the checklist is not done.
+    assert page.get_by_role("link", name="Send to committee").count() == 0
+    assert "Send to committee is not possible yet: 7 verifications outstanding" in (
+        page.locator(".coop-blocked").inner_text()
+    )
 
     # Record each primary-source verification.
     for index, item in enumerate(CHECKLIST):
@@ -126,3 +125,53 @@ def test_received_to_approved_through_the_admin(
     page.goto(f"{live_server.url}/providers/?q=Castellanos")
     assert "Oriana Castellanos" not in page.locator("main").inner_text()
     assert CredentialingApplication.objects.get(pk=application.pk).decision.letter
+
+
+def test_the_application_page_fits_a_1366_screen(page, live_server, make_user):
+    """Documents with their SHA-256, the checklist with its buttons and the disabled committee
+    step, on a 1366 × 900 laptop screen: nothing runs off the right edge."""
+    from tests.credentialing.factories import fill_practitioner_file
+
+    staff = make_user(Role.PROVIDER_SERVICES, username="ps.wide")
+    application = services.application_create(
+        actor=staff, subject_type="practitioner", location=LocationFactory(),
+        practitioner=PractitionerFactory(status="pending", first_name="Wren", last_name="Okafor"),
+    )  # fmt: skip
+    fill_practitioner_file(application, actor=staff, dea=True)
+    services.application_start_verification(application=application, actor=staff)
+    services.verification_record(
+        application=application, actor=staff, item="license", result="verified",
+        verified_on=timezone.localdate(), reference="https://tmb.example/verify/Q-4417",
+    )  # fmt: skip
+    sha = application.attachments.order_by("pk").first().sha256
+
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in(page, live_server, "ps.wide")
+    page.goto(
+        f"{live_server.url}/admin/credentialing/credentialingapplication/{application.pk}/change/"
+    )
+    hashes = page.locator("code.coop-hash")
+    assert hashes.count() == application.attachments.count()
+    assert hashes.first.inner_text() == f"{sha[:12]}…"
+    assert hashes.first.get_attribute("title") == sha
+    same = application.attachments.filter(sha256=sha).count()  # the tests' PDFs are one file
+    assert page.locator(f'button[data-copy="{sha}"]').count() == same
+    assert page.locator("#checklist a.coop-record").count() == 7
+    assert (
+        "is not possible yet: 7 verifications outstanding"
+        in page.locator(".coop-blocked").inner_text()
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+
+    # The checklist's button: today and the usual source are there; a reference completes it.
+    page.get_by_role("link", name="Record DEA registration").click()
+    assert page.get_by_label("Primary source").input_value() == (
+        "DEA Diversion Control registration validation"
+    )
+    page.get_by_label("Reference").fill("DEA-LOOKUP-77")
+    page.get_by_role("button", name="Record the verification").click()
+    page.wait_for_load_state()
+    assert "DEA registration: verification recorded." in page.locator(".messagelist").inner_text()
+    assert "DEA-LOOKUP-77" in page.locator("#checklist").inner_text()
+    assert page.locator("#checklist a.coop-record").count() == 6
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
