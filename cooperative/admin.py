@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import admin, messages
@@ -89,6 +90,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class _BlankNamedFilter(admin.AllValuesFieldListFilter):
+    """The field's values, with the blank one named (an empty link text names nothing)."""
+
+    def choices(self, changelist: Any) -> Iterator[Any]:
+        for choice in super().choices(changelist):
+            if choice["display"] == "":
+                choice = {**choice, "display": "(none)"}
+            yield choice
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     """The audit log is append-only: staff with view permission can read and filter it, nobody edits it."""
@@ -103,7 +114,12 @@ class AuditEventAdmin(ReadOnlyAdmin):
         "ip_address",
         "request_id",
     )
-    list_filter = ("action", "role", "object_type", ("occurred_at", admin.DateFieldListFilter))
+    list_filter = (
+        "action",
+        ("role", _BlankNamedFilter),
+        ("object_type", _BlankNamedFilter),
+        ("occurred_at", admin.DateFieldListFilter),
+    )
     search_fields = ("actor_username", "object_id", "request_id", "ip_address", "detail")
     date_hierarchy = "occurred_at"
     list_select_related = ("actor",)
