@@ -22,6 +22,17 @@ document.addEventListener("click", function (event) {
   /* Tables: on a phone each row is a card and each cell shows its column's header, read from
      the <th> into data-label (the CSS writes it before the cell). The explicit roles keep the
      table a table for screen readers once the CSS makes its rows blocks. */
+  /* The cell's content in one box, so the card shows label | value side by side however many
+     elements (a link, a line break, a badge) the value holds. */
+  function wrapValue(cell) {
+    var first = cell.firstElementChild;
+    if (first && first.classList.contains("cell-value") && first === cell.lastElementChild) { return; }
+    var value = document.createElement("div");
+    value.className = "cell-value";
+    while (cell.firstChild) { value.appendChild(cell.firstChild); }
+    cell.appendChild(value);
+  }
+
   function labelTables(root) {
     each(within(root, "table.data"), function (table) {
       var head = table.tHead && table.tHead.rows[table.tHead.rows.length - 1];
@@ -47,6 +58,7 @@ document.addEventListener("click", function (event) {
             if (!inHead && cell.colSpan === 1 && headers[column] && !cell.hasAttribute("data-label")) {
               cell.setAttribute("data-label", headers[column]);
             }
+            if (cell.hasAttribute("data-label")) { wrapValue(cell); }
           }
           column += cell.colSpan;
         });
@@ -142,7 +154,10 @@ document.addEventListener("click", function (event) {
     markScrollingWraps(document);
   }
   enhance(document);
-  document.addEventListener("htmx:load", function (event) { enhance(event.target); });
+  document.addEventListener("htmx:load", function (event) {
+    var table = event.target.closest && event.target.closest("table.data");
+    enhance(table || event.target);
+  });
   var resizing = false;
   window.addEventListener("resize", function () {
     if (resizing) { return; }
