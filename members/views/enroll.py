@@ -283,7 +283,7 @@ def enroll_pcp(request: HttpRequest) -> HttpResponse:
         "members:enroll-details" if "invite" in state else "members:enroll-plan"
     )
     template = (
-        "members/enroll_pcp.html#results"
+        "members/_pcp_results.html"
         if getattr(request, "htmx", False)
         else "members/enroll_pcp.html"
     )
@@ -383,7 +383,7 @@ def enroll_family_pcp(request: HttpRequest) -> HttpResponse:
     context["action_url"] = reverse("members:enroll-family-pcp")
     context["back_url"] = reverse("members:enroll-family")
     template = (
-        "members/enroll_family_pcp.html#results"
+        "members/_pcp_results.html"
         if getattr(request, "htmx", False)
         else "members/enroll_family_pcp.html"
     )

@@ -333,7 +333,7 @@ def portal_family_pcp(request: HttpRequest, viewer: Member) -> HttpResponse:
         **pcp_search_results(request, birth=birth, plan=plan, group=group, default_zip=viewer.zip_code[:5]),
     }  # fmt: skip
     template = (
-        "members/portal_family_pcp.html#results"
+        "members/_pcp_results.html"
         if getattr(request, "htmx", False)
         else "members/portal_family_pcp.html"
     )

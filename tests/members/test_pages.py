@@ -98,6 +98,15 @@ def test_pcp_step_lists_only_pcps_with_room_and_prices_for_the_age(client):
     assert open_pcp.display_name in page
     assert full_pcp.display_name not in page
     assert "$90.00" in page
+    # A search by htmx gets the results alone, the same list, to swap into #pcp-results.
+    partial = client.get(
+        "/enroll/pcp/?near=&radius=200", headers={"HX-Request": "true"}
+    ).content.decode()
+    assert "<html" not in partial
+    assert 'id="pcp-results"' not in partial
+    assert open_pcp.display_name in partial
+    assert full_pcp.display_name not in partial
+    assert "$90.00" in partial
     refused = client.post("/enroll/pcp/", {"pcp_npi": full_pcp.npi})
     assert refused.status_code == 200
     assert (
